@@ -1,0 +1,21 @@
+"""Every Slack identifier the bot uses: the command, action_ids, callback_ids and block_ids.
+
+Builders and `register(app)` calls both import these, so a renamed id cannot orphan a handler.
+"""
+
+from __future__ import annotations
+
+#: The slash command (must match `manifest.yml`).
+COMMAND = "/seam-code"
+
+#: Prefix of every remedy button's action_id: `remedy:<RemedyAction value>`.
+REMEDY_ACTION_PREFIX = "remedy:"
+
+#: Block ids.
+BLOCK_REMEDIES = "remedies"
+BLOCK_SUMMARY = "summary"
+
+
+def remedy_action_id(action: str) -> str:
+    """The action_id of the button for a catalogue `RemedyAction` value."""
+    return f"{REMEDY_ACTION_PREFIX}{action}"

@@ -1,0 +1,34 @@
+"""Reading one access code and its device from Seam, as the `/seam-code` answer needs them."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.seam.client import SeamClient
+from bot.seam.errors import SeamApiError
+from bot.seam.models import AccessCode, Device
+
+logger = logging.getLogger(__name__)
+
+
+async def fetch_code_and_device(
+    seam: SeamClient, access_code_id: str
+) -> tuple[AccessCode, Device | None]:
+    """Fetch a managed or unmanaged access code and, best effort, its device.
+
+    Returns:
+        `(code, device)`; `device` is None when the device read failed (logged), since the code
+        alone is still worth showing.
+
+    Raises:
+        SeamApiError subclasses when the code itself cannot be read.
+    """
+    code = await seam.find_access_code(access_code_id)
+    try:
+        device = await seam.get_device(code.device_id)
+    except SeamApiError as exc:
+        logger.warning(
+            "could not read device %s for code %s: %s", code.device_id, code.access_code_id, exc
+        )
+        device = None
+    return code, device

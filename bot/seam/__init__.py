@@ -1,0 +1,30 @@
+"""Seam API access: the async client, its typed errors and tolerant models."""
+
+from bot.seam.client import SeamClient
+from bot.seam.errors import (
+    SeamApiError,
+    SeamConflictError,
+    SeamInvalidInputError,
+    SeamInvalidResponseError,
+    SeamNotFoundError,
+    SeamRateLimitedError,
+    SeamUnauthorizedError,
+    SeamUnavailableError,
+)
+from bot.seam.models import AccessCode, ActionAttempt, Device, SeamIssue
+
+__all__ = [
+    "AccessCode",
+    "ActionAttempt",
+    "Device",
+    "SeamApiError",
+    "SeamClient",
+    "SeamConflictError",
+    "SeamInvalidInputError",
+    "SeamInvalidResponseError",
+    "SeamIssue",
+    "SeamNotFoundError",
+    "SeamRateLimitedError",
+    "SeamUnauthorizedError",
+    "SeamUnavailableError",
+]

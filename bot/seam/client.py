@@ -1,0 +1,285 @@
+"""Async Seam client over one long-lived `httpx.AsyncClient`.
+
+Seam's API is RPC-style: every route this bot uses accepts `POST` with a JSON body
+(docs.seam.co/latest/api). Reads are retried with backoff on 429, 5xx and transport errors,
+honouring `Retry-After`, within a bounded total time; mutations are sent once and never re-sent
+blindly. List calls follow `pagination.next_page_cursor` to the end and stop on a repeated cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from bot.seam.errors import (
+    SeamApiError,
+    SeamInvalidResponseError,
+    SeamNotFoundError,
+    SeamRateLimitedError,
+    SeamUnavailableError,
+    error_for_response,
+)
+from bot.seam.models import AccessCode, ActionAttempt, Device, Pagination
+
+logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Maximum pages followed for one list call (a guard against a server that never ends).
+MAX_PAGES = 1000
+
+
+class SeamClient:
+    """The bot's Seam API client. Use as `async with SeamClient(...) as seam:`.
+
+    Args:
+        api_key: Seam API key (sent as `Authorization: Bearer`; never logged).
+        endpoint: base URL, e.g. "https://connect.getseam.com".
+        timeout: per-request timeout in seconds (connect, read, write, pool).
+        read_retry_budget: total seconds a read may spend retrying before it raises.
+        max_read_attempts: attempts for one read, the first included.
+        transport: optional httpx transport (tests).
+        sleep: the sleep coroutine used between retries (tests may record it).
+
+    Raises (from every method): subclasses of `bot.seam.errors.SeamApiError`.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        endpoint: str = "https://connect.getseam.com",
+        *,
+        timeout: float = 10.0,
+        read_retry_budget: float = 15.0,
+        max_read_attempts: int = 4,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=endpoint.rstrip("/"),
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "User-Agent": "seam-code-doctor/0.1",
+            },
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            trust_env=False,
+        )
+        self._read_retry_budget = read_retry_budget
+        self._max_read_attempts = max(1, max_read_attempts)
+        self._sleep = sleep
+        self.calls = 0
+        """Number of HTTP requests sent (retries included); benchmarks read it."""
+
+    async def __aenter__(self) -> SeamClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the underlying connection pool."""
+        await self._http.aclose()
+
+    # ----------------------------------------------------------------- transport
+
+    async def _send(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST once; return the decoded JSON object or raise a typed error."""
+        self.calls += 1
+        started = time.monotonic()
+        try:
+            response = await self._http.post(path, json=body)
+        except httpx.TimeoutException as exc:
+            raise SeamUnavailableError(
+                f"no answer within the timeout ({type(exc).__name__})",
+                error_type="timeout",
+                path=path,
+            ) from None
+        except httpx.HTTPError as exc:
+            raise SeamUnavailableError(
+                f"could not reach Seam ({type(exc).__name__})",
+                error_type="connection_error",
+                path=path,
+            ) from None
+        request_id = response.headers.get("seam-request-id")
+        logger.debug(
+            "seam %s -> %s in %.0f ms (request id %s)",
+            path,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+            request_id,
+        )
+        try:
+            payload: Any = response.json() if response.content else None
+        except ValueError:
+            payload = None
+        if not response.is_success:
+            raise error_for_response(
+                response.status_code,
+                payload,
+                request_id=request_id,
+                path=path,
+                retry_after=response.headers.get("retry-after"),
+            )
+        if not isinstance(payload, dict):
+            raise SeamInvalidResponseError(
+                "Seam answered with an empty or non-JSON body",
+                error_type="invalid_response",
+                status_code=response.status_code,
+                request_id=request_id,
+                path=path,
+            )
+        payload.setdefault("_request_id", request_id)
+        return payload
+
+    async def _read(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A read: retried on 429/5xx/transport errors with jittered exponential backoff."""
+        deadline = time.monotonic() + self._read_retry_budget
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._send(path, body)
+            except (SeamRateLimitedError, SeamUnavailableError) as exc:
+                if isinstance(exc, SeamInvalidResponseError):
+                    raise
+                wait = _backoff(attempt)
+                if isinstance(exc, SeamRateLimitedError) and exc.retry_after is not None:
+                    wait = exc.retry_after
+                remaining = deadline - time.monotonic()
+                if attempt >= self._max_read_attempts or wait > remaining:
+                    raise
+                logger.info(
+                    "seam %s failed (%s); retry %d in %.2f s",
+                    path,
+                    exc.error_type,
+                    attempt,
+                    wait,
+                )
+                await self._sleep(wait)
+
+    async def _mutate(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A mutation: sent exactly once. A failure is raised, never re-sent."""
+        return await self._send(path, body)
+
+    # --------------------------------------------------------------------- reads
+
+    async def get_access_code(self, access_code_id: str) -> AccessCode:
+        """`/access_codes/get`: one managed access code. Raises SeamNotFoundError if absent."""
+        payload = await self._read("/access_codes/get", {"access_code_id": access_code_id})
+        return _model(AccessCode, payload, "access_code", "/access_codes/get")
+
+    async def get_unmanaged_access_code(self, access_code_id: str) -> AccessCode:
+        """`/access_codes/unmanaged/get`: one unmanaged code (`is_managed` False)."""
+        path = "/access_codes/unmanaged/get"
+        payload = await self._read(path, {"access_code_id": access_code_id})
+        code = _model(AccessCode, payload, "access_code", path)
+        code.is_managed = False
+        return code
+
+    async def find_access_code(self, access_code_id: str) -> AccessCode:
+        """Managed first, then unmanaged. Raises SeamNotFoundError when neither has it."""
+        try:
+            return await self.get_access_code(access_code_id)
+        except SeamNotFoundError:
+            return await self.get_unmanaged_access_code(access_code_id)
+
+    async def get_device(self, device_id: str) -> Device:
+        """`/devices/get`: one device."""
+        payload = await self._read("/devices/get", {"device_id": device_id})
+        return _model(Device, payload, "device", "/devices/get")
+
+    async def list_devices(self, **filters: Any) -> list[Device]:
+        """`/devices/list`, every page. `filters` are Seam's optional list parameters."""
+        return await self._list("/devices/list", "devices", Device, dict(filters))
+
+    async def list_access_codes(self, device_id: str) -> list[AccessCode]:
+        """`/access_codes/list` for one device, every page.
+
+        Only codes whose own `device_id` matches are returned (some servers ignore the filter).
+        """
+        codes = await self._list(
+            "/access_codes/list", "access_codes", AccessCode, {"device_id": device_id}
+        )
+        return [c for c in codes if c.device_id == device_id and c.is_managed]
+
+    async def list_unmanaged_access_codes(self, device_id: str) -> list[AccessCode]:
+        """`/access_codes/unmanaged/list` for one device, every page (`is_managed` False)."""
+        codes = await self._list(
+            "/access_codes/unmanaged/list", "access_codes", AccessCode, {"device_id": device_id}
+        )
+        for code in codes:
+            code.is_managed = False
+        return [c for c in codes if c.device_id == device_id]
+
+    async def get_action_attempt(self, action_attempt_id: str) -> ActionAttempt:
+        """`/action_attempts/get`."""
+        path = "/action_attempts/get"
+        payload = await self._read(path, {"action_attempt_id": action_attempt_id})
+        return _model(ActionAttempt, payload, "action_attempt", path)
+
+    async def _list(self, path: str, key: str, model: type[M], body: dict[str, Any]) -> list[M]:
+        items: list[M] = []
+        seen_cursors: set[str] = set()
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            page_body = dict(body)
+            if cursor:
+                page_body["page_cursor"] = cursor
+            payload = await self._read(path, page_body)
+            raw = payload.get(key)
+            if not isinstance(raw, list):
+                raise SeamInvalidResponseError(
+                    f"expected a list under {key!r}",
+                    error_type="invalid_response",
+                    request_id=payload.get("_request_id"),
+                    path=path,
+                )
+            for entry in raw:
+                try:
+                    items.append(model.model_validate(entry))
+                except ValidationError:
+                    logger.warning("seam %s: skipped one unreadable %s entry", path, key)
+            pagination = Pagination.model_validate(payload.get("pagination") or {})
+            cursor = pagination.next_page_cursor
+            if not pagination.has_next_page or not cursor:
+                return items
+            if cursor in seen_cursors:
+                logger.warning("seam %s: repeated page cursor; stopping pagination", path)
+                return items
+            seen_cursors.add(cursor)
+        logger.warning("seam %s: stopped after %d pages", path, MAX_PAGES)
+        return items
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds to wait before retry `attempt` (1-based): 0.25, 0.5, 1, 2… ±20 % jitter."""
+    base: float = min(0.25 * 2 ** (attempt - 1), 8.0)
+    return base * random.uniform(0.8, 1.2)
+
+
+def _model(model: type[M], payload: dict[str, Any], key: str, path: str) -> M:
+    raw = payload.get(key)
+    try:
+        if not isinstance(raw, dict):
+            raise ValueError(key)
+        return model.model_validate(raw)
+    except (ValidationError, ValueError):
+        raise SeamInvalidResponseError(
+            f"the response has no readable {key!r} object",
+            error_type="invalid_response",
+            request_id=payload.get("_request_id"),
+            path=path,
+        ) from None
+
+
+__all__ = ["SeamApiError", "SeamClient"]

@@ -1,0 +1,133 @@
+"""Configuration: one pydantic-settings object read from the environment and an optional `.env`.
+
+Every variable is listed in `.env.example`. A missing or malformed required setting stops start-up
+with one line naming it (`SettingsError`), which `python -m bot` prints before exiting non-zero.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed. `str(error)` is one human-readable line naming it."""
+
+
+class Settings(BaseSettings):
+    """All runtime settings. Field names map to upper-case environment variables.
+
+    Required to serve: `SLACK_BOT_TOKEN` (must start with `xoxb-`, Bolt's single-workspace bot
+    token), `SLACK_SIGNING_SECRET`, `SEAM_API_KEY`. Times are in seconds.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
+    )
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr
+    seam_api_key: SecretStr
+
+    slack_api_url: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
+    seam_endpoint: AnyHttpUrl = AnyHttpUrl("https://connect.getseam.com")
+
+    alert_channel: str | None = None
+    scan_interval_seconds: float = Field(default=900.0, ge=0)
+    alert_remind_hours: float = Field(default=24.0, gt=0)
+    alert_storm_threshold: int = Field(default=20, ge=1)
+    database_path: Path = Path("./seam-bot.sqlite3")
+    remedy_allowed_users: Annotated[frozenset[str], NoDecode] = frozenset()
+
+    port: int = Field(default=3000, ge=1, le=65535)
+    log_level: str = "INFO"
+    seam_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
+        token = value.get_secret_value().strip()
+        if not token.startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with 'xoxb-'")
+        return SecretStr(token)
+
+    @field_validator("slack_signing_secret", "seam_api_key")
+    @classmethod
+    def _not_blank(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value().strip()
+        if not secret:
+            raise ValueError("must not be empty")
+        return SecretStr(secret)
+
+    @field_validator("alert_channel", mode="before")
+    @classmethod
+    def _blank_channel_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("remedy_allowed_users", mode="before")
+    @classmethod
+    def _split_users(cls, value: Any) -> Any:
+        if value is None:
+            return frozenset()
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        users = frozenset(value)
+        bad = sorted(u for u in users if not _SLACK_USER_ID.match(u))
+        if bad:
+            raise ValueError(f"not Slack user IDs (like U0123ABCD): {', '.join(bad)}")
+        return users
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    def may_run_remedies(self, user_id: str) -> bool:
+        """Whether a Slack user may run remedies or reveal PINs (empty allow-list = everyone)."""
+        return not self.remedy_allowed_users or user_id in self.remedy_allowed_users
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build `Settings` from the environment (and `.env`), with keyword overrides for tests.
+
+    Raises:
+        SettingsError: one line naming the first missing or malformed variable(s); the secret
+            values themselves are never included.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    problems: list[str] = []
+    for err in exc.errors():
+        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        if err["type"] == "missing":
+            problems.append(f"{name} is required but not set")
+        else:
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name} is malformed: {msg}")
+    return "configuration error: " + "; ".join(problems)
