@@ -28,6 +28,7 @@ from bot.catalogue import default_catalogue
 from bot.seam.client import SeamClient
 from bot.services import CONTEXT_KEY, Services
 from bot.settings import Settings
+from bot.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -109,20 +110,31 @@ def build_app(settings: Settings, services: Services) -> AsyncApp:
     return app
 
 
-def build_web_app(settings: Settings, *, seam: SeamClient | None = None) -> web.Application:
+async def build_web_app(
+    settings: Settings,
+    *,
+    seam: SeamClient | None = None,
+    store: Store | None = None,
+) -> web.Application:
     """The aiohttp application to serve: Bolt on `/slack/events`, health on `/healthz`.
+
+    Opens the store (`DATABASE_PATH`) and the Seam client; both are closed when the app stops.
+    `aiohttp.web.run_app` accepts this coroutine directly.
 
     Args:
         settings: loaded settings.
-        seam: an existing Seam client (tests); by default one is created from settings and
-            closed on shutdown.
+        seam: an existing Seam client (tests); by default one is created from settings.
+        store: an existing store (tests); by default `DATABASE_PATH` is opened.
     """
     seam_client = seam or SeamClient(
         settings.seam_api_key.get_secret_value(),
         str(settings.seam_endpoint),
         timeout=settings.seam_timeout_seconds,
     )
-    services = Services(settings=settings, seam=seam_client, catalogue=default_catalogue())
+    the_store = store or await Store.open(settings.database_path)
+    services = Services(
+        settings=settings, seam=seam_client, catalogue=default_catalogue(), store=the_store
+    )
     bolt = build_app(settings, services)
     webapp = bolt.web_app(path=SLACK_EVENTS_PATH, port=settings.port)
 
@@ -140,10 +152,15 @@ def build_web_app(settings: Settings, *, seam: SeamClient | None = None) -> web.
         yield
         if seam is None:
             await seam_client.aclose()
+        if store is None:
+            await the_store.close()
 
     webapp.cleanup_ctx.append(lifecycle)
-    webapp[_SERVICES_KEY] = services
+    webapp[SERVICES_KEY] = services
+    webapp[BOLT_KEY] = bolt
     return webapp
 
 
-_SERVICES_KEY = web.AppKey("services", Services)
+#: Where the web application keeps its `Services` and Bolt app (for the scanner and tests).
+SERVICES_KEY = web.AppKey("services", Services)
+BOLT_KEY = web.AppKey("bolt", AsyncApp)

@@ -9,6 +9,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from bot.catalogue import Catalogue
 from bot.seam.client import SeamClient
 from bot.settings import Settings
+from bot.store import Store
 
 #: The key under which `Services` sits in each Bolt context.
 CONTEXT_KEY = "services"
@@ -16,11 +17,12 @@ CONTEXT_KEY = "services"
 
 @dataclass
 class Services:
-    """Settings, the one Seam client and the catalogue, shared by all handlers."""
+    """Settings, the one Seam client, the catalogue and the store, shared by all handlers."""
 
     settings: Settings
     seam: SeamClient
     catalogue: Catalogue
+    store: Store
 
 
 def services_from(context: AsyncBoltContext) -> Services:
