@@ -1,0 +1,1 @@
+"""Reusable test helpers and fixtures (import fixtures from `tests.support.fixtures`)."""
