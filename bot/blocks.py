@@ -47,8 +47,8 @@ ACTION_LABELS: dict[RemedyAction, str] = {
     RemedyAction.CONTACT_SUPPORT: "Contact Seam support",
 }
 
-#: Remedy actions whose buttons have handlers today; others are described but not offered.
-AVAILABLE_ACTIONS: frozenset[RemedyAction] = frozenset({RemedyAction.RECHECK})
+#: Remedy actions whose buttons have handlers (handlers/actions.py binds every one).
+AVAILABLE_ACTIONS: frozenset[RemedyAction] = frozenset(RemedyAction)
 
 
 @dataclass(frozen=True)
@@ -140,9 +140,10 @@ def _schedule(code: AccessCode, now: datetime) -> str:
 def _device_line(device: Device | None, device_id: str) -> str:
     if device is None:
         return f"`{escape_mrkdwn(device_id, 80)}` (details unavailable)"
-    state = {True: ":large_green_circle: online", False: ":red_circle: offline"}.get(
-        device.online, ":white_circle: status unknown"
-    )
+    if device.online is None:
+        state = ":white_circle: status unknown"
+    else:
+        state = ":large_green_circle: online" if device.online else ":red_circle: offline"
     return f"{escape_mrkdwn(device.name, 150)}\n{state}"
 
 
@@ -156,6 +157,17 @@ def remedy_actions(
             if action in available and action not in seen:
                 seen.append(action)
     return seen
+
+
+def applies(action: RemedyAction, code: AccessCode) -> bool:
+    """Whether a remedy can act on this code at all (e.g. backups need a time-bound code)."""
+    if action == RemedyAction.PULL_BACKUP:
+        return code.is_time_bound and code.is_backup_access_code_available and code.is_managed
+    if action in (RemedyAction.UPDATE_PIN, RemedyAction.DELETE_AND_RECREATE):
+        return code.is_managed
+    if action in (RemedyAction.CONVERT_UNMANAGED, RemedyAction.DELETE_UNMANAGED):
+        return code.is_managed or action == RemedyAction.DELETE_UNMANAGED
+    return True
 
 
 def remedy_buttons(code: AccessCode, actions: Sequence[RemedyAction]) -> ActionsBlock | None:
@@ -238,11 +250,17 @@ def access_code_message(
                 ]
             )
         )
-    actions = remedy_actions(entries, available)
+    actions = [a for a in remedy_actions(entries, available) if applies(a, code)]
     if RemedyAction.RECHECK in available and RemedyAction.RECHECK not in actions:
         actions.append(RemedyAction.RECHECK)
     buttons = remedy_buttons(code, actions)
     if buttons is not None:
+        if code.code:
+            buttons.elements.append(
+                ButtonElement(
+                    text="Show PIN", action_id=ids.ACTION_SHOW_PIN, value=code.access_code_id
+                )
+            )
         blocks.append(buttons)
     n_err, n_warn = len(code.errors), len(code.warnings)
     summary = f"{name}: {n_err} error(s), {n_warn} warning(s)" if issues else f"{name}: no problems"

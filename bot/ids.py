@@ -19,3 +19,7 @@ BLOCK_SUMMARY = "summary"
 def remedy_action_id(action: str) -> str:
     """The action_id of the button for a catalogue `RemedyAction` value."""
     return f"{REMEDY_ACTION_PREFIX}{action}"
+
+
+#: "Show PIN" button: reveals the full PIN ephemerally to allowed users.
+ACTION_SHOW_PIN = "show_pin"

@@ -12,25 +12,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot import ids
-from bot.blocks import Message, access_code_message, notice_message, usage_message
+from bot.blocks import access_code_message, notice_message, usage_message
 from bot.formatting import parse_command_text
 from bot.lookup import fetch_code_and_device
 from bot.seam.errors import SeamApiError
 from bot.services import services_from
+from handlers.common import send
 from handlers.replies import internal_error_message, seam_failure_message
 
 logger = logging.getLogger(__name__)
-
-
-async def send(respond: AsyncRespond, message: Message, **extra: Any) -> None:
-    """Post through `response_url`; log (never raise) when Slack refuses it."""
-    try:
-        response = await respond(response_type="ephemeral", **message.as_kwargs(), **extra)
-    except Exception:
-        logger.exception("could not post to response_url")
-        return
-    if response.status_code != 200:
-        logger.error("response_url answered %s: %.200s", response.status_code, response.body)
 
 
 async def seam_code(

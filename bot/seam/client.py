@@ -227,6 +227,83 @@ class SeamClient:
         payload = await self._read(path, {"action_attempt_id": action_attempt_id})
         return _model(ActionAttempt, payload, "action_attempt", path)
 
+    async def list_device_codes(self, device_id: str) -> list[AccessCode]:
+        """Managed and unmanaged codes on one device (two paginated lists)."""
+        managed = await self.list_access_codes(device_id)
+        unmanaged = await self.list_unmanaged_access_codes(device_id)
+        return [*managed, *unmanaged]
+
+    async def generate_code(self, device_id: str) -> str | None:
+        """`/access_codes/generate_code`: a PIN Seam suggests for the device, or None."""
+        payload = await self._read("/access_codes/generate_code", {"device_id": device_id})
+        generated = payload.get("generated_code")
+        code = generated.get("code") if isinstance(generated, dict) else None
+        return str(code) if code else None
+
+    # ----------------------------------------------------------------- mutations
+
+    async def update_access_code(self, access_code_id: str, **fields: Any) -> ActionAttempt | None:
+        """`/access_codes/update` (e.g. `code=` for a new PIN). Returns Seam's action attempt."""
+        payload = await self._mutate(
+            "/access_codes/update", {"access_code_id": access_code_id, **fields}
+        )
+        return _maybe_attempt(payload)
+
+    async def delete_access_code(self, access_code_id: str) -> ActionAttempt | None:
+        """`/access_codes/delete`. Returns Seam's action attempt."""
+        payload = await self._mutate("/access_codes/delete", {"access_code_id": access_code_id})
+        return _maybe_attempt(payload)
+
+    async def create_access_code(
+        self, device_id: str, **fields: Any
+    ) -> tuple[AccessCode, ActionAttempt | None]:
+        """`/access_codes/create` on `device_id`. Returns the new code and any action attempt."""
+        path = "/access_codes/create"
+        payload = await self._mutate(path, {"device_id": device_id, **fields})
+        return _model(AccessCode, payload, "access_code", path), _maybe_attempt(payload)
+
+    async def pull_backup_access_code(self, access_code_id: str) -> AccessCode:
+        """`/access_codes/pull_backup_access_code`: the backup code now standing in.
+
+        Only for time-bound codes created with the backup pool
+        (docs.seam.co/latest/capability-guides/smart-locks/access-codes/backup-access-codes).
+        """
+        path = "/access_codes/pull_backup_access_code"
+        payload = await self._mutate(path, {"access_code_id": access_code_id})
+        key = (
+            "backup_access_code"
+            if isinstance(payload.get("backup_access_code"), dict)
+            else ("access_code")
+        )
+        return _model(AccessCode, payload, key, path)
+
+    async def convert_unmanaged_to_managed(self, access_code_id: str) -> None:
+        """`/access_codes/unmanaged/convert_to_managed` (Seam answers `ok` only)."""
+        await self._mutate(
+            "/access_codes/unmanaged/convert_to_managed", {"access_code_id": access_code_id}
+        )
+
+    async def delete_unmanaged_access_code(self, access_code_id: str) -> ActionAttempt | None:
+        """`/access_codes/unmanaged/delete`. Returns Seam's action attempt."""
+        payload = await self._mutate(
+            "/access_codes/unmanaged/delete", {"access_code_id": access_code_id}
+        )
+        return _maybe_attempt(payload)
+
+    async def wait_for_action_attempt(
+        self, attempt: ActionAttempt, *, max_wait: float = 20.0, poll: float = 0.5
+    ) -> ActionAttempt:
+        """Poll `/action_attempts/get` until `success`/`error` or `max_wait` seconds pass.
+
+        Returns the last attempt seen; its `status` is still "pending" after a timeout.
+        """
+        deadline = time.monotonic() + max_wait
+        current = attempt
+        while not current.is_done and time.monotonic() < deadline:
+            await self._sleep(min(poll, max(0.0, deadline - time.monotonic())))
+            current = await self.get_action_attempt(attempt.action_attempt_id)
+        return current
+
     async def _list(self, path: str, key: str, model: type[M], body: dict[str, Any]) -> list[M]:
         items: list[M] = []
         seen_cursors: set[str] = set()
@@ -265,6 +342,17 @@ def _backoff(attempt: int) -> float:
     """Seconds to wait before retry `attempt` (1-based): 0.25, 0.5, 1, 2… ±20 % jitter."""
     base: float = min(0.25 * 2 ** (attempt - 1), 8.0)
     return base * random.uniform(0.8, 1.2)
+
+
+def _maybe_attempt(payload: dict[str, Any]) -> ActionAttempt | None:
+    raw = payload.get("action_attempt")
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return ActionAttempt.model_validate(raw)
+    except ValidationError:
+        logger.warning("unreadable action_attempt in a Seam response")
+        return None
 
 
 def _model(model: type[M], payload: dict[str, Any], key: str, path: str) -> M:

@@ -1,0 +1,159 @@
+"""Helpers shared by the Slack surfaces: replying, reading a button press, permission, reporting."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.blocks import Message, access_code_message, notice_message
+from bot.formatting import escape_mrkdwn
+from bot.lookup import fetch_code_and_device
+from bot.remedies import Outcome
+from bot.remedy_views import RemedyContext
+from bot.seam.errors import SeamApiError
+from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+async def send(respond: AsyncRespond, message: Message, **extra: Any) -> None:
+    """Post through `response_url` (ephemeral unless told); log, never raise, on failure."""
+    extra.setdefault("response_type", "ephemeral")
+    try:
+        response = await respond(**message.as_kwargs(), **extra)
+    except Exception:
+        logger.exception("could not post to response_url")
+        return
+    if response.status_code != 200:
+        logger.error("response_url answered %s: %.200s", response.status_code, response.body)
+
+
+async def send_to_url(url: str, message: Message, **extra: Any) -> None:
+    """Post to a stored `response_url` (from private_metadata); log, never raise."""
+    if not url:
+        logger.warning("no response_url to report to")
+        return
+    extra.setdefault("response_type", "ephemeral")
+    try:
+        response = await AsyncWebhookClient(url).send(**message.as_kwargs(), **extra)
+    except Exception:
+        logger.exception("could not post to the stored response_url")
+        return
+    if response.status_code != 200:
+        logger.error("response_url answered %s: %.200s", response.status_code, response.body)
+
+
+@dataclass(frozen=True)
+class Press:
+    """The parts of a `block_actions` payload a remedy needs (all strings, possibly empty)."""
+
+    user_id: str
+    action_id: str
+    value: str
+    channel: str
+    ts: str
+    ephemeral: bool
+    response_url: str
+    trigger_id: str
+
+    def context(self, action: str, code: str, target: str = "") -> RemedyContext:
+        """The `RemedyContext` a modal opened by this press carries."""
+        return RemedyContext(
+            action=action,
+            code=code,
+            target=target,
+            channel=self.channel,
+            ts=self.ts,
+            ephemeral=self.ephemeral,
+            response_url=self.response_url,
+        )
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def read_press(body: dict[str, Any]) -> Press:
+    """Read a `block_actions` body defensively: missing or odd fields become empty strings."""
+    actions = body.get("actions")
+    first = _dict(actions[0] if isinstance(actions, list) and actions else None)
+    value = _str(first.get("value")) or _str(_dict(first.get("selected_option")).get("value"))
+    container = _dict(body.get("container"))
+    user = _dict(body.get("user"))
+    channel = _dict(body.get("channel"))
+    return Press(
+        user_id=_str(user.get("id")),
+        action_id=_str(first.get("action_id")),
+        value=value,
+        channel=_str(container.get("channel_id")) or _str(channel.get("id")),
+        ts=_str(container.get("message_ts")),
+        ephemeral=bool(container.get("is_ephemeral", True)),
+        response_url=_str(body.get("response_url")),
+        trigger_id=_str(body.get("trigger_id")),
+    )
+
+
+def refusal_message() -> Message:
+    """The polite answer to a user not in `REMEDY_ALLOWED_USERS`."""
+    return notice_message(
+        "You can't run remedies",
+        "Only people your admin listed in `REMEDY_ALLOWED_USERS` can change codes or reveal "
+        "PINs. Nothing was changed.",
+        emoji=":no_entry:",
+    )
+
+
+async def report_outcome(
+    services: Services,
+    client: AsyncWebClient,
+    ctx: RemedyContext,
+    user_id: str,
+    label: str,
+    outcome: Outcome,
+) -> None:
+    """Tell people what a remedy did.
+
+    Success or pending: the message the button was on is replaced with the code's fresh state
+    and an outcome line (through its `response_url`); for a channel message (an alert) a thread
+    reply also says who did what. Error: only the person who clicked is told, ephemerally.
+    """
+    emoji = {"success": ":white_check_mark:", "pending": ":hourglass:"}.get(outcome.status, ":x:")
+    who = f"<@{escape_mrkdwn(user_id, 40)}>"
+    line = f"{emoji} {who} ran *{label}*: {escape_mrkdwn(outcome.summary, 600)}"
+    if outcome.status == "error":
+        await send_to_url(
+            ctx.response_url,
+            notice_message(f"{label} failed", escape_mrkdwn(outcome.summary, 600), emoji=":x:"),
+            replace_original=False,
+        )
+        return
+    try:
+        code, device = await fetch_code_and_device(services.seam, ctx.code)
+        fresh = access_code_message(code, device, catalogue=services.catalogue)
+        message = Message(text=fresh.text, blocks=[_note(line), *fresh.blocks][:50])
+    except SeamApiError as exc:
+        logger.info("after %s, code %s could not be re-read: %s", label, ctx.code, exc)
+        message = notice_message(f"{label}: {outcome.status}", line, emoji=emoji)
+    if ctx.ephemeral:
+        await send_to_url(ctx.response_url, message, replace_original=True)
+        return
+    if ctx.channel and ctx.ts:
+        try:
+            await client.chat_postMessage(
+                channel=ctx.channel, thread_ts=ctx.ts, text=line, unfurl_links=False
+            )
+        except Exception:
+            logger.exception("could not post the remedy thread reply")
+
+
+def _note(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
