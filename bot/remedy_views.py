@@ -162,7 +162,7 @@ def update_pin_modal(
             label="New PIN",
             hint=plain(hint, 2000),
             element=PlainTextInputElement(
-                action_id=ACTION_PIN, min_length=1, max_length=12, placeholder="e.g. 4827"
+                action_id=ACTION_PIN, min_length=1, max_length=12, placeholder="Digits only"
             ),
         )
     )

@@ -427,7 +427,7 @@ def validate_view(view: Any) -> list[str]:
     if kind == "modal" and "title" not in view:
         errors.append("view.title: is required")
     for key in ("title", "submit", "close"):
-        if key in view:
+        if view.get(key) is not None:  # stored views carry `null` for an absent submit/close
             errors += _text(view[key], f"view.{key}", max_len=24, plain_only=True)
     errors += _str_field(view, "private_metadata", "view", 3000)
     errors += _str_field(view, "callback_id", "view", 255)
@@ -440,7 +440,7 @@ def validate_view(view: Any) -> list[str]:
         has_input = isinstance(blocks, list) and any(
             isinstance(b, dict) and b.get("type") == "input" for b in blocks
         )
-        if kind == "modal" and has_input and "submit" not in view:
+        if kind == "modal" and has_input and view.get("submit") is None:
             errors.append("view.submit: is required when blocks contain an input block")
     return errors
 
