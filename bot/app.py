@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 import bot
 import handlers
 from bot.catalogue import default_catalogue
+from bot.http_guard import slack_request_guard
 from bot.seam.client import SeamClient
 from bot.services import CONTEXT_KEY, Services
 from bot.settings import Settings
@@ -83,7 +84,10 @@ def build_slack_client(settings: Settings) -> AsyncWebClient:
 
 def build_app(settings: Settings, services: Services) -> AsyncApp:
     """Build the Bolt app in explicit single-workspace token mode and register every handler."""
-    logging.getLogger("slack_bolt.AsyncRequestVerification").addFilter(_RedactSignatureFailures())
+    for name in ("slack_bolt.RequestVerification", "slack_bolt.AsyncRequestVerification"):
+        bolt_logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactSignatureFailures) for f in bolt_logger.filters):
+            bolt_logger.addFilter(_RedactSignatureFailures())
     with _without_oauth_env():
         app = AsyncApp(
             client=build_slack_client(settings),
@@ -144,6 +148,9 @@ async def build_web_app(
         )
 
     webapp.router.add_get(HEALTH_PATH, healthz)
+    webapp.middlewares.append(
+        slack_request_guard(SLACK_EVENTS_PATH, settings.slack_signing_secret.get_secret_value())
+    )
 
     async def lifecycle(_: web.Application) -> AsyncIterator[None]:
         logger.info(
