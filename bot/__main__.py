@@ -1,4 +1,9 @@
-"""Command line: `python -m bot [serve]` runs the HTTP server on 0.0.0.0:$PORT."""
+"""Command line: `python -m bot [serve]` runs the HTTP server on 0.0.0.0:$PORT.
+
+`python -m bot scan --once [--post]` runs one Seam scan and prints the findings as a table
+(`--post` also posts, updates and resolves the alerts in ALERT_CHANNEL); exit 1 if the scan was
+incomplete. `python -m bot scan` runs the scanner as its own process.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="serve Slack requests on 0.0.0.0:$PORT (the default)")
+    scan = sub.add_parser(
+        "scan", help="scan Seam for failing access codes (alone: every SCAN_INTERVAL_SECONDS)"
+    )
+    scan.add_argument("--once", action="store_true", help="scan once and print the findings")
+    scan.add_argument("--post", action="store_true", help="with --once: also post the alerts")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -25,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.command == "scan":
+        import asyncio
+
+        from bot.scanner import run_cli
+
+        return asyncio.run(run_cli(settings, once=args.once, post=args.post))
     if args.command in (None, "serve"):
         from aiohttp import web
 

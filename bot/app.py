@@ -26,6 +26,7 @@ import bot
 import handlers
 from bot.catalogue import default_catalogue
 from bot.http_guard import slack_request_guard
+from bot.scanner import build_scanner
 from bot.seam.client import SeamClient
 from bot.services import CONTEXT_KEY, Services
 from bot.settings import Settings
@@ -156,7 +157,13 @@ async def build_web_app(
         logger.info(
             "serving Slack requests on %s (Seam at %s)", SLACK_EVENTS_PATH, settings.seam_endpoint
         )
+        # The proactive-alert scanner (off when SCAN_INTERVAL_SECONDS=0 or ALERT_CHANNEL unset).
+        scanner = build_scanner(services, bolt.client)
+        if scanner is not None:
+            scanner.start()
         yield
+        if scanner is not None:
+            await scanner.stop()
         if seam is None:
             await seam_client.aclose()
         if store is None:

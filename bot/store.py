@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,9 +19,11 @@ from typing import Any
 
 import aiosqlite
 
+from bot.findings import Finding
+
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: alerts, alert_fingerprints, alert_digests(+members), scans, leases
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -43,6 +45,80 @@ CREATE TABLE IF NOT EXISTS remedy_claims (
     outcome TEXT,
     claimed_at TEXT NOT NULL,
     finished_at TEXT
+);
+-- ---- alerts (bot/alerts.py): one row per alert message, one per problem fingerprint ----
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_key TEXT PRIMARY KEY,     -- code:<access_code_id> | device:<device_id>
+    subject TEXT NOT NULL,          -- access_code | device
+    access_code_id TEXT,
+    device_id TEXT NOT NULL,
+    state TEXT NOT NULL,            -- open | snoozed | acknowledged | resolved
+    channel TEXT,
+    ts TEXT,                        -- Slack message ts; NULL = not posted yet (pending)
+    digest_id INTEGER,              -- listed in this digest instead of a message of its own
+    content_hash TEXT,              -- SHA-256 of the rendering Slack shows now
+    opened_at TEXT NOT NULL,
+    post_attempted_at TEXT,
+    posted_at TEXT,
+    last_reminded_at TEXT,
+    resolved_at TEXT,
+    snoozed_until TEXT,
+    state_by TEXT,                  -- Slack user who snoozed / acknowledged it
+    state_at TEXT,
+    title TEXT NOT NULL DEFAULT '', -- code or lock name as last shown (for the resolved form)
+    device_name TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS alerts_code ON alerts(access_code_id);
+CREATE INDEX IF NOT EXISTS alerts_state ON alerts(state);
+CREATE TABLE IF NOT EXISTS alert_fingerprints (
+    fingerprint TEXT PRIMARY KEY,   -- code:<access_code_id>:<problem> | device:<device_id>:<prob>
+    alert_key TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    access_code_id TEXT,
+    device_id TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    kind TEXT NOT NULL,             -- error | warning
+    message TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL,           -- scan | webhook | predictive
+    state TEXT NOT NULL,            -- open | resolved
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    resolved_at TEXT
+);
+CREATE INDEX IF NOT EXISTS alert_fingerprints_alert ON alert_fingerprints(alert_key);
+CREATE INDEX IF NOT EXISTS alert_fingerprints_state ON alert_fingerprints(state);
+CREATE TABLE IF NOT EXISTS alert_digests (
+    digest_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel TEXT NOT NULL,
+    ts TEXT,                        -- NULL = not posted yet (pending)
+    state TEXT NOT NULL,            -- open | resolved
+    content_hash TEXT,
+    created_at TEXT NOT NULL,
+    posted_at TEXT,
+    last_reminded_at TEXT,
+    resolved_at TEXT
+);
+CREATE TABLE IF NOT EXISTS alert_digest_members (
+    digest_id INTEGER NOT NULL,
+    alert_key TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (digest_id, alert_key)
+);
+CREATE TABLE IF NOT EXISTS scans (
+    scan_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    complete INTEGER NOT NULL,
+    devices INTEGER NOT NULL,
+    codes INTEGER NOT NULL,
+    findings INTEGER NOT NULL,
+    seam_calls INTEGER NOT NULL,
+    errors TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at TEXT NOT NULL
 );
 """
 
@@ -231,5 +307,579 @@ class Store:
             claimed_at=datetime.fromisoformat(row["claimed_at"]),
         )
 
+    # ===================================================================== alerts
+    # Everything below belongs to the proactive alerts (bot/alerts.py, bot/scanner.py).
+    # Times are aware UTC datetimes, stored as ISO 8601 text.
 
-__all__ = ["AuditEntry", "RemedyClaim", "Store", "utcnow"]
+    @contextlib.asynccontextmanager
+    async def _alerts_tx(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Several writes as one transaction under the writer lock (rolled back on error)."""
+        async with self._write_lock:
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.rollback()
+                raise
+            await self._db.commit()
+
+    async def record_scan(
+        self,
+        scan: ScanRecord,
+        *,
+        seen: Sequence[Finding] = (),
+        resolved: Sequence[str] = (),
+        retention_days: float = 90.0,
+    ) -> int:
+        """Record one scan and what it observed, in one transaction. Returns the scan id.
+
+        Args:
+            scan: the scan's summary (`scan_id` is ignored; a new one is assigned).
+            seen: findings observed by this scan: new fingerprints are inserted (first_seen =
+                `observed_at`), known ones get `last_seen`, kind and message refreshed, resolved
+                ones reopen with a new first_seen.
+            resolved: fingerprints that this scan saw cleared (only for devices it fully saw).
+            retention_days: resolved fingerprints, alerts and digests, and scan rows, older than
+                this are deleted.
+        """
+        cutoff = _iso(scan.finished_at - timedelta(days=retention_days))
+        async with self._alerts_tx() as db:
+            cursor = await db.execute(
+                "INSERT INTO scans (started_at, finished_at, complete, devices, codes, findings,"
+                " seam_calls, errors) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _iso(scan.started_at),
+                    _iso(scan.finished_at),
+                    int(scan.complete),
+                    scan.devices,
+                    scan.codes,
+                    scan.findings,
+                    scan.seam_calls,
+                    scan.errors[:2000],
+                ),
+            )
+            scan_id = int(cursor.lastrowid or 0)
+            await db.executemany(
+                "INSERT INTO alert_fingerprints (fingerprint, alert_key, subject, access_code_id,"
+                " device_id, problem, kind, message, source, state, first_seen, last_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)"
+                " ON CONFLICT(fingerprint) DO UPDATE SET"
+                " first_seen = CASE WHEN alert_fingerprints.state = 'resolved'"
+                "   THEN excluded.first_seen ELSE alert_fingerprints.first_seen END,"
+                " last_seen = excluded.last_seen, kind = excluded.kind,"
+                " message = excluded.message, source = excluded.source,"
+                " state = 'open', resolved_at = NULL",
+                [
+                    (
+                        f.fingerprint,
+                        f.alert_key,
+                        f.subject,
+                        f.access_code_id,
+                        f.device_id,
+                        f.problem,
+                        f.kind,
+                        f.message[:1000],
+                        f.source,
+                        _iso(f.observed_at),
+                        _iso(f.observed_at),
+                    )
+                    for f in seen
+                ],
+            )
+            await db.executemany(
+                "UPDATE alert_fingerprints SET state = 'resolved', resolved_at = ?"
+                " WHERE fingerprint = ? AND state = 'open'",
+                [(_iso(scan.finished_at), fp) for fp in resolved],
+            )
+            await db.execute(
+                "DELETE FROM alert_fingerprints WHERE state = 'resolved' AND resolved_at < ?",
+                (cutoff,),
+            )
+            await db.execute(
+                "DELETE FROM alerts WHERE state = 'resolved' AND resolved_at < ?", (cutoff,)
+            )
+            await db.execute(
+                "DELETE FROM alert_digest_members WHERE digest_id IN (SELECT digest_id FROM"
+                " alert_digests WHERE state = 'resolved' AND resolved_at < ?)",
+                (cutoff,),
+            )
+            await db.execute(
+                "DELETE FROM alert_digests WHERE state = 'resolved' AND resolved_at < ?",
+                (cutoff,),
+            )
+            await db.execute("DELETE FROM scans WHERE finished_at < ?", (cutoff,))
+        return scan_id
+
+    async def recent_scans(self, limit: int = 20) -> list[ScanRecord]:
+        """The newest scans first."""
+        rows = await self._fetchall("SELECT * FROM scans ORDER BY scan_id DESC LIMIT ?", (limit,))
+        return [
+            ScanRecord(
+                scan_id=row["scan_id"],
+                started_at=_dt_required(row["started_at"]),
+                finished_at=_dt_required(row["finished_at"]),
+                complete=bool(row["complete"]),
+                devices=row["devices"],
+                codes=row["codes"],
+                findings=row["findings"],
+                seam_calls=row["seam_calls"],
+                errors=row["errors"],
+            )
+            for row in rows
+        ]
+
+    async def open_fingerprints(self) -> dict[str, FingerprintRecord]:
+        """Every open fingerprint, by fingerprint."""
+        rows = await self._fetchall("SELECT * FROM alert_fingerprints WHERE state = 'open'")
+        return {row["fingerprint"]: _fingerprint(row) for row in rows}
+
+    async def fingerprints_for(
+        self, alert_key: str, *, include_resolved: bool = False
+    ) -> list[FingerprintRecord]:
+        """The fingerprints whose own alert is `alert_key` (open only, unless asked)."""
+        where = "" if include_resolved else " AND state = 'open'"
+        rows = await self._fetchall(
+            f"SELECT * FROM alert_fingerprints WHERE alert_key = ?{where} ORDER BY first_seen",
+            (alert_key,),
+        )
+        return [_fingerprint(row) for row in rows]
+
+    async def load_alerts(
+        self, *, resolved_since: datetime | None = None
+    ) -> dict[str, AlertRecord]:
+        """Alerts not resolved, plus those resolved at or after `resolved_since`, by key."""
+        since = _iso(resolved_since) if resolved_since is not None else "9999"
+        rows = await self._fetchall(
+            "SELECT * FROM alerts WHERE state != 'resolved' OR resolved_at >= ?", (since,)
+        )
+        return {row["alert_key"]: _alert(row) for row in rows}
+
+    async def alert(self, alert_key: str) -> AlertRecord | None:
+        """One alert by key (`code:<access_code_id>` or `device:<device_id>`), any state."""
+        rows = await self._fetchall("SELECT * FROM alerts WHERE alert_key = ?", (alert_key,))
+        return _alert(rows[0]) if rows else None
+
+    async def alert_for_code(self, access_code_id: str) -> AlertRecord | None:
+        """The access code's own alert (`code:<access_code_id>`), any state, or None.
+
+        A code whose problems are folded into a device alert has no alert of its own; look
+        the device alert up with `alert("device:<device_id>")`.
+        """
+        return await self.alert(f"code:{access_code_id}")
+
+    async def begin_alert(self, intent: AlertIntent, *, channel: str, at: datetime) -> None:
+        """Write the intent to post a new alert (state open, no ts yet) before posting it.
+
+        A row left from an earlier occurrence (resolved, or never posted) is reset.
+        """
+        await self._write(
+            "INSERT INTO alerts (alert_key, subject, access_code_id, device_id, state, channel,"
+            " opened_at, post_attempted_at, title, device_name)"
+            " VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)"
+            " ON CONFLICT(alert_key) DO UPDATE SET subject = excluded.subject,"
+            " access_code_id = excluded.access_code_id, device_id = excluded.device_id,"
+            " state = 'open', channel = excluded.channel, ts = NULL, digest_id = NULL,"
+            " content_hash = NULL, opened_at = excluded.opened_at,"
+            " post_attempted_at = excluded.post_attempted_at, posted_at = NULL,"
+            " last_reminded_at = NULL, resolved_at = NULL, snoozed_until = NULL,"
+            " state_by = NULL, state_at = NULL, title = excluded.title,"
+            " device_name = excluded.device_name",
+            (
+                intent.alert_key,
+                intent.subject,
+                intent.access_code_id,
+                intent.device_id,
+                channel,
+                _iso(at),
+                _iso(at),
+                intent.title,
+                intent.device_name,
+            ),
+        )
+
+    async def note_post_attempt(self, alert_key: str, *, channel: str, at: datetime) -> None:
+        """Record another attempt to post a pending alert (its intent row already exists)."""
+        await self._write(
+            "UPDATE alerts SET post_attempted_at = ?, channel = ? WHERE alert_key = ?",
+            (_iso(at), channel, alert_key),
+        )
+
+    async def set_alert_posted(
+        self, alert_key: str, *, channel: str, ts: str, content_hash: str, at: datetime
+    ) -> None:
+        """Record the Slack message of an alert, right after posting it."""
+        await self._write(
+            "UPDATE alerts SET channel = ?, ts = ?, content_hash = ?, posted_at = ?"
+            " WHERE alert_key = ?",
+            (channel, ts, content_hash, _iso(at), alert_key),
+        )
+
+    async def set_alert_labels(self, alert_key: str, *, title: str, device_name: str) -> None:
+        """Remember the code or lock name shown, for the resolved form when it is gone."""
+        await self._write(
+            "UPDATE alerts SET title = ?, device_name = ? WHERE alert_key = ?",
+            (title[:300], device_name[:300], alert_key),
+        )
+
+    async def clear_alert_message(self, alert_key: str) -> None:
+        """Forget an alert's Slack message (it was deleted), so it is posted again."""
+        await self._write(
+            "UPDATE alerts SET ts = NULL, content_hash = NULL, posted_at = NULL"
+            " WHERE alert_key = ?",
+            (alert_key,),
+        )
+
+    async def set_alert_rendered(self, alert_key: str, content_hash: str) -> None:
+        """Record what the alert's message shows now (after a successful chat.update)."""
+        await self._write(
+            "UPDATE alerts SET content_hash = ? WHERE alert_key = ?", (content_hash, alert_key)
+        )
+
+    async def resolve_alert(
+        self, alert_key: str, *, at: datetime, content_hash: str | None = None
+    ) -> None:
+        """Mark an alert resolved (after its message shows the resolved form, if it has one)."""
+        await self._write(
+            "UPDATE alerts SET state = 'resolved', resolved_at = ?,"
+            " content_hash = COALESCE(?, content_hash), snoozed_until = NULL"
+            " WHERE alert_key = ?",
+            (_iso(at), content_hash, alert_key),
+        )
+
+    async def reopen_alert(self, alert_key: str, *, content_hash: str, at: datetime) -> None:
+        """A recently resolved alert is back: open again, same message (edited back)."""
+        await self._write(
+            "UPDATE alerts SET state = 'open', resolved_at = NULL, content_hash = ?,"
+            " opened_at = ?, last_reminded_at = ?, state_by = NULL, state_at = NULL"
+            " WHERE alert_key = ?",
+            (content_hash, _iso(at), _iso(at), alert_key),
+        )
+
+    async def mark_alert_reminded(self, alert_key: str, at: datetime) -> None:
+        """Record that a reminder was posted in the alert's thread."""
+        await self._write(
+            "UPDATE alerts SET last_reminded_at = ? WHERE alert_key = ?", (_iso(at), alert_key)
+        )
+
+    async def wake_alert(self, alert_key: str, at: datetime) -> bool:
+        """End a snooze (it expired or the alert got worse). True if it was snoozed."""
+        cursor = await self._write(
+            "UPDATE alerts SET state = 'open', snoozed_until = NULL, state_at = ?,"
+            " last_reminded_at = ? WHERE alert_key = ? AND state = 'snoozed'",
+            (_iso(at), _iso(at), alert_key),
+        )
+        return cursor.rowcount == 1
+
+    async def snooze(self, alert_key: str, until: datetime, user_id: str) -> bool:
+        """Snooze an open or acknowledged alert until `until` (UTC): no reminders meanwhile.
+
+        It wakes up early if it gets worse (a new error, or a warning becoming an error).
+        Returns False if there is no such unresolved alert.
+        """
+        cursor = await self._write(
+            "UPDATE alerts SET state = 'snoozed', snoozed_until = ?, state_by = ?, state_at = ?"
+            " WHERE alert_key = ? AND state != 'resolved'",
+            (_iso(until), user_id, _iso(utcnow()), alert_key),
+        )
+        return cursor.rowcount == 1
+
+    async def acknowledge(self, alert_key: str, user_id: str) -> bool:
+        """Acknowledge an open or snoozed alert (someone is on it): no more reminders.
+
+        Returns False if there is no such unresolved alert.
+        """
+        cursor = await self._write(
+            "UPDATE alerts SET state = 'acknowledged', snoozed_until = NULL, state_by = ?,"
+            " state_at = ? WHERE alert_key = ? AND state != 'resolved'",
+            (user_id, _iso(utcnow()), alert_key),
+        )
+        return cursor.rowcount == 1
+
+    async def begin_digest(
+        self, members: Sequence[AlertIntent], *, channel: str, at: datetime
+    ) -> int:
+        """Write the intent to post one digest standing in for `members` (in display order).
+
+        In one transaction: the digest row (no ts yet) and each member's alert row, marked as
+        listed in the digest so it is never posted on its own. Returns the digest id.
+        """
+        async with self._alerts_tx() as db:
+            cursor = await db.execute(
+                "INSERT INTO alert_digests (channel, state, created_at) VALUES (?, 'open', ?)",
+                (channel, _iso(at)),
+            )
+            digest_id = int(cursor.lastrowid or 0)
+            await db.executemany(
+                "INSERT INTO alerts (alert_key, subject, access_code_id, device_id, state,"
+                " channel, digest_id, opened_at, title, device_name)"
+                " VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)"
+                " ON CONFLICT(alert_key) DO UPDATE SET subject = excluded.subject,"
+                " access_code_id = excluded.access_code_id, device_id = excluded.device_id,"
+                " state = 'open', channel = excluded.channel, ts = NULL,"
+                " digest_id = excluded.digest_id, content_hash = NULL,"
+                " opened_at = excluded.opened_at, post_attempted_at = NULL, posted_at = NULL,"
+                " last_reminded_at = NULL, resolved_at = NULL, snoozed_until = NULL,"
+                " state_by = NULL, state_at = NULL, title = excluded.title,"
+                " device_name = excluded.device_name",
+                [
+                    (
+                        m.alert_key,
+                        m.subject,
+                        m.access_code_id,
+                        m.device_id,
+                        channel,
+                        digest_id,
+                        _iso(at),
+                        m.title,
+                        m.device_name,
+                    )
+                    for m in members
+                ],
+            )
+            await db.executemany(
+                "INSERT INTO alert_digest_members (digest_id, alert_key, position)"
+                " VALUES (?, ?, ?)",
+                [(digest_id, m.alert_key, i) for i, m in enumerate(members)],
+            )
+        return digest_id
+
+    async def digests(self, *, include_resolved: bool = False) -> list[DigestRecord]:
+        """Digests (open ones unless asked), oldest first, with their member keys in order."""
+        where = "" if include_resolved else " WHERE state = 'open'"
+        rows = await self._fetchall(f"SELECT * FROM alert_digests{where} ORDER BY digest_id")
+        result: list[DigestRecord] = []
+        for row in rows:
+            members = await self._fetchall(
+                "SELECT alert_key FROM alert_digest_members WHERE digest_id = ? ORDER BY position",
+                (row["digest_id"],),
+            )
+            result.append(
+                DigestRecord(
+                    digest_id=row["digest_id"],
+                    channel=row["channel"],
+                    ts=row["ts"],
+                    state=row["state"],
+                    content_hash=row["content_hash"],
+                    created_at=_dt_required(row["created_at"]),
+                    posted_at=_dt(row["posted_at"]),
+                    last_reminded_at=_dt(row["last_reminded_at"]),
+                    resolved_at=_dt(row["resolved_at"]),
+                    member_keys=tuple(m["alert_key"] for m in members),
+                )
+            )
+        return result
+
+    async def set_digest_posted(
+        self, digest_id: int, *, channel: str, ts: str, content_hash: str, at: datetime
+    ) -> None:
+        """Record the Slack message of a digest, right after posting it."""
+        await self._write(
+            "UPDATE alert_digests SET channel = ?, ts = ?, content_hash = ?, posted_at = ?"
+            " WHERE digest_id = ?",
+            (channel, ts, content_hash, _iso(at), digest_id),
+        )
+
+    async def set_digest_rendered(self, digest_id: int, content_hash: str) -> None:
+        """Record what the digest message shows now."""
+        await self._write(
+            "UPDATE alert_digests SET content_hash = ? WHERE digest_id = ?",
+            (content_hash, digest_id),
+        )
+
+    async def resolve_digest(self, digest_id: int, *, content_hash: str, at: datetime) -> None:
+        """Mark a digest resolved (every member resolved and the message says so)."""
+        await self._write(
+            "UPDATE alert_digests SET state = 'resolved', resolved_at = ?, content_hash = ?"
+            " WHERE digest_id = ?",
+            (_iso(at), content_hash, digest_id),
+        )
+
+    async def mark_digest_reminded(self, digest_id: int, at: datetime) -> None:
+        """Record that a reminder was posted in the digest's thread."""
+        await self._write(
+            "UPDATE alert_digests SET last_reminded_at = ? WHERE digest_id = ?",
+            (_iso(at), digest_id),
+        )
+
+    async def acquire_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        """Take or renew the named lease for `ttl_seconds`; False while someone else holds it.
+
+        Lets one scanner post at a time when several processes share the database (a lease
+        left by a crashed process expires after its ttl).
+        """
+        now = utcnow()
+        async with self._write_lock:
+            cursor = await self._db.execute(
+                "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET holder = excluded.holder,"
+                " expires_at = excluded.expires_at"
+                " WHERE leases.holder = excluded.holder OR leases.expires_at < ?",
+                (name, holder, _iso(now + timedelta(seconds=ttl_seconds)), _iso(now)),
+            )
+            await self._db.commit()
+            return cursor.rowcount == 1
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up (only if `holder` has it)."""
+        await self._write("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+
+
+# ------------------------------------------------------------------------- alerts: records
+
+
+@dataclass(frozen=True)
+class AlertIntent:
+    """The identity of an alert about to be posted (or listed in a digest)."""
+
+    alert_key: str
+    subject: str
+    access_code_id: str | None
+    device_id: str
+    title: str = ""
+    device_name: str = ""
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """One alert: its state and where its Slack message is. Times are aware UTC.
+
+    `state` is open, snoozed, acknowledged or resolved. `ts` None with `digest_id` None means
+    pending: not posted yet (Slack refused, or the process stopped before posting).
+    """
+
+    alert_key: str
+    subject: str
+    access_code_id: str | None
+    device_id: str
+    state: str
+    channel: str | None
+    ts: str | None
+    digest_id: int | None
+    content_hash: str | None
+    opened_at: datetime
+    post_attempted_at: datetime | None
+    posted_at: datetime | None
+    last_reminded_at: datetime | None
+    resolved_at: datetime | None
+    snoozed_until: datetime | None
+    state_by: str | None
+    state_at: datetime | None
+    title: str = ""
+    device_name: str = ""
+
+    @property
+    def is_pending(self) -> bool:
+        """Not resolved, and neither posted nor listed in a digest."""
+        return self.state != "resolved" and self.ts is None and self.digest_id is None
+
+
+@dataclass(frozen=True)
+class FingerprintRecord:
+    """One problem fingerprint: when it was first and last seen and whether it is open."""
+
+    fingerprint: str
+    alert_key: str
+    subject: str
+    access_code_id: str | None
+    device_id: str
+    problem: str
+    kind: str
+    message: str
+    source: str
+    state: str
+    first_seen: datetime
+    last_seen: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DigestRecord:
+    """One storm digest message and the alert keys it lists (in display order)."""
+
+    digest_id: int
+    channel: str
+    ts: str | None
+    state: str
+    content_hash: str | None
+    created_at: datetime
+    posted_at: datetime | None
+    last_reminded_at: datetime | None
+    resolved_at: datetime | None
+    member_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    """A scan's summary as stored: times UTC, counts, Seam requests, errors (one text)."""
+
+    started_at: datetime
+    finished_at: datetime
+    complete: bool
+    devices: int
+    codes: int
+    findings: int
+    seam_calls: int
+    errors: str = ""
+    scan_id: int = 0
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _dt_required(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _alert(row: aiosqlite.Row) -> AlertRecord:
+    return AlertRecord(
+        alert_key=row["alert_key"],
+        subject=row["subject"],
+        access_code_id=row["access_code_id"],
+        device_id=row["device_id"],
+        state=row["state"],
+        channel=row["channel"],
+        ts=row["ts"],
+        digest_id=row["digest_id"],
+        content_hash=row["content_hash"],
+        opened_at=_dt_required(row["opened_at"]),
+        post_attempted_at=_dt(row["post_attempted_at"]),
+        posted_at=_dt(row["posted_at"]),
+        last_reminded_at=_dt(row["last_reminded_at"]),
+        resolved_at=_dt(row["resolved_at"]),
+        snoozed_until=_dt(row["snoozed_until"]),
+        state_by=row["state_by"],
+        state_at=_dt(row["state_at"]),
+        title=row["title"],
+        device_name=row["device_name"],
+    )
+
+
+def _fingerprint(row: aiosqlite.Row) -> FingerprintRecord:
+    return FingerprintRecord(
+        fingerprint=row["fingerprint"],
+        alert_key=row["alert_key"],
+        subject=row["subject"],
+        access_code_id=row["access_code_id"],
+        device_id=row["device_id"],
+        problem=row["problem"],
+        kind=row["kind"],
+        message=row["message"],
+        source=row["source"],
+        state=row["state"],
+        first_seen=_dt_required(row["first_seen"]),
+        last_seen=_dt_required(row["last_seen"]),
+        resolved_at=_dt(row["resolved_at"]),
+    )
+
+
+__all__ = [
+    "AlertIntent",
+    "AlertRecord",
+    "AuditEntry",
+    "DigestRecord",
+    "FingerprintRecord",
+    "RemedyClaim",
+    "ScanRecord",
+    "Store",
+    "utcnow",
+]
