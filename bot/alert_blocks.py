@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -36,6 +36,8 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     MarkdownTextObject,
+    Option,
+    OverflowMenuElement,
     SectionBlock,
 )
 
@@ -249,6 +251,26 @@ def _context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=text[:2000])])
 
 
+def alert_controls(alert_key: str, status: AlertStatus, *, can_end: bool) -> ActionsBlock:
+    """Acknowledge and Snooze for an open alert; values carry only the alert key.
+
+    `can_end` offers "Snooze until it ends" (a time-bound code's `ends_at`).
+    """
+    choices = [(k, v) for k, v in ids.SNOOZE_CHOICES.items() if k != "end" or can_end]
+    elements: list[Any] = []
+    if status.state != "acknowledged":
+        elements.append(
+            ButtonElement(text="Acknowledge", action_id=ids.ACTION_ALERT_ACK, value=alert_key)
+        )
+    elements.append(
+        OverflowMenuElement(
+            action_id=ids.ACTION_ALERT_SNOOZE,
+            options=[Option(value=f"{k}|{alert_key}"[:150], text=label) for k, label in choices],
+        )
+    )
+    return ActionsBlock(block_id=ids.BLOCK_ALERT_CONTROLS, elements=elements)
+
+
 def _status_line(status: AlertStatus) -> str | None:
     if status.state == "snoozed":
         until = f" until {slack_date(status.snoozed_until)}" if status.snoozed_until else ""
@@ -333,6 +355,13 @@ def code_alert_message(
     )
     if buttons is not None:
         blocks.append(buttons)
+    blocks.append(
+        alert_controls(
+            f"code:{access_code_id}",
+            status,
+            can_end=bool(code and code.is_time_bound and code.ends_at),
+        )
+    )
     label = urgency_label(seconds_to_start(code, now))
     text = (
         f"Access code {verb}: {escape_mrkdwn(name, 100)} on {escape_mrkdwn(device_name, 100)}: "
@@ -441,6 +470,7 @@ def device_alert_message(
                 ],
             )
         )
+    blocks.append(alert_controls(f"device:{device_id}", status, can_end=False))
     text = f"{what}: {escape_mrkdwn(device_name, 100)}: {headline}" + (
         f" ({n} access code{'s' if n != 1 else ''} affected)" if n else ""
     )

@@ -26,7 +26,7 @@ import bot
 import handlers
 from bot.catalogue import default_catalogue
 from bot.http_guard import slack_request_guard
-from bot.scanner import build_scanner
+from bot.scanner import build_alert_manager, build_scanner
 from bot.seam.client import SeamClient
 from bot.services import CONTEXT_KEY, Services
 from bot.settings import Settings
@@ -160,7 +160,10 @@ async def build_web_app(
         # The proactive-alert scanner (off when SCAN_INTERVAL_SECONDS=0 or ALERT_CHANNEL unset).
         scanner = build_scanner(services, bolt.client)
         if scanner is not None:
+            services.alerts = scanner.alerts
             scanner.start()
+        elif settings.alert_channel:
+            services.alerts = build_alert_manager(services, bolt.client)
         yield
         if scanner is not None:
             await scanner.stop()

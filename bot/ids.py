@@ -23,3 +23,10 @@ def remedy_action_id(action: str) -> str:
 
 #: "Show PIN" button: reveals the full PIN ephemerally to allowed users.
 ACTION_SHOW_PIN = "show_pin"
+
+#: Alert controls: Acknowledge (button, value = alert_key) and Snooze (overflow menu, each
+#: option's value = "<duration>|<alert_key>", duration one of `SNOOZE_CHOICES`).
+ACTION_ALERT_ACK = "alert_ack"
+ACTION_ALERT_SNOOZE = "alert_snooze"
+BLOCK_ALERT_CONTROLS = "alert_controls"
+SNOOZE_CHOICES = {"1h": "Snooze 1 hour", "24h": "Snooze 24 hours", "end": "Snooze until it ends"}

@@ -28,7 +28,7 @@ import sys
 import time
 import unicodedata
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
@@ -131,6 +131,7 @@ async def scan_workspace(
     catalogue: Catalogue,
     concurrency: int = DEFAULT_CONCURRENCY,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    device_ids: Collection[str] | None = None,
 ) -> ScanResult:
     """Scan every device and code of the workspace once. Never raises for Seam failures.
 
@@ -139,6 +140,9 @@ async def scan_workspace(
         catalogue: to classify each error and warning (scope, blocking).
         concurrency: devices whose codes are listed at the same time (asyncio.Semaphore).
         clock: current time (aware UTC).
+        device_ids: scan only these devices (read with `/devices/get`), e.g. for a Re-check
+            button. Such a scan is never `complete` and `covers` only those devices, so
+            reconciling it leaves every other alert alone.
 
     Returns:
         A `ScanResult`; `complete` is False when anything could not be read.
@@ -146,7 +150,10 @@ async def scan_workspace(
     started = clock()
     calls_before = seam.calls
     try:
-        devices_list = await seam.list_devices()
+        if device_ids is None:
+            devices_list = await seam.list_devices()
+        else:
+            devices_list = [await seam.get_device(device_id) for device_id in device_ids]
     except SeamApiError as exc:
         logger.warning("scan: could not list devices: %s", exc)
         return ScanResult(
@@ -202,7 +209,7 @@ async def scan_workspace(
     return ScanResult(
         started_at=started,
         finished_at=clock(),
-        devices_listed=True,
+        devices_listed=device_ids is None,
         devices=devices,
         codes=codes,
         covered_device_ids=frozenset(covered),
@@ -548,3 +555,18 @@ async def _serve_scanner(scanner: Scanner) -> None:
         await stop.wait()
     finally:
         await scanner.stop()
+
+
+async def rescan_devices(services: Services, device_ids: Collection[str]) -> ScanResult | None:
+    """Re-read only these devices and reconcile their alerts now (after a button press).
+
+    Other alerts are left alone (the scan covers only these devices). Returns None when alerts
+    are off (`services.alerts` is None). Never raises for Seam or Slack failures.
+    """
+    if services.alerts is None or not device_ids:
+        return None
+    scan = await scan_workspace(
+        services.seam, catalogue=services.catalogue, device_ids=list(dict.fromkeys(device_ids))
+    )
+    await services.alerts.reconcile(scan)
+    return scan

@@ -33,6 +33,7 @@ from bot.remedy_views import (
     message_modal,
     update_pin_modal,
 )
+from bot.scanner import rescan_devices
 from bot.seam.errors import SeamApiError
 from bot.services import Services, services_from
 from handlers.common import Press, read_press, refusal_message, send
@@ -59,7 +60,7 @@ def _code_id(press: Press) -> str | None:
 async def recheck(
     ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
-    """Re-read the code from Seam and replace the message with its current state."""
+    """Re-read the code from Seam: replace an ephemeral answer, or refresh a channel alert."""
     await ack()
     press = read_press(body)
     code_id = _code_id(press)
@@ -70,11 +71,13 @@ async def recheck(
     services = services_from(context)
     try:
         code, device = await fetch_code_and_device(services.seam, code_id)
-        await send(
-            respond,
-            access_code_message(code, device, catalogue=services.catalogue),
-            replace_original=True,
-        )
+        fresh = access_code_message(code, device, catalogue=services.catalogue)
+        if press.ephemeral:
+            await send(respond, fresh, replace_original=True)
+        else:
+            # A channel alert stays the alert: refresh it in place, show the details privately.
+            await rescan_devices(services, [code.device_id])
+            await send(respond, fresh, replace_original=False)
     except SeamApiError as exc:
         logger.warning("recheck %s: %s", code_id, exc)
         await send(respond, seam_failure_message(exc, code_id), replace_original=False)

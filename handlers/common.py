@@ -15,6 +15,7 @@ from bot.formatting import escape_mrkdwn
 from bot.lookup import fetch_code_and_device
 from bot.remedies import Outcome
 from bot.remedy_views import RemedyContext
+from bot.scanner import rescan_devices
 from bot.seam.errors import SeamApiError
 from bot.services import Services
 
@@ -153,6 +154,22 @@ async def report_outcome(
             )
         except Exception:
             logger.exception("could not post the remedy thread reply")
+    device_id = await _device_of(services, ctx.code)
+    if device_id:
+        try:
+            await rescan_devices(services, [device_id])
+        except Exception:
+            logger.exception("refreshing the alert after %s failed", label)
+
+
+async def _device_of(services: Services, access_code_id: str) -> str | None:
+    record = await services.store.alert(f"code:{access_code_id}")
+    if record is not None and record.device_id:
+        return record.device_id
+    try:
+        return (await services.seam.find_access_code(access_code_id)).device_id
+    except SeamApiError:
+        return None
 
 
 def _note(text: str) -> dict[str, Any]:

@@ -112,11 +112,15 @@ def test_code_alert_shows_problem_urgency_masked_pin_and_buttons() -> None:
     assert "482719" not in text and "••19" in text
     assert "failed_to_set_on_device" in text
     actions = [b for b in msg.blocks if b["type"] == "actions"]
-    assert len(actions) == 1
+    assert [b["block_id"] for b in actions] == ["remedies", "alert_controls"]
     values = {e["value"] for e in actions[0]["elements"]}
     assert values == {"ac1"}  # buttons carry only the id
     ids = [e["action_id"] for e in actions[0]["elements"]]
     assert "remedy:recheck" in ids and "remedy:pull_backup" not in ids  # no backup available
+    ack, snooze = actions[1]["elements"]
+    assert ack["action_id"] == "alert_ack" and ack["value"] == "code:ac1"
+    snooze_values = [o["value"] for o in snooze["options"]]
+    assert snooze_values == ["1h|code:ac1", "24h|code:ac1", "end|code:ac1"]
     assert "starts within 8 h" in msg.text
 
 
@@ -183,7 +187,8 @@ def test_device_warning_does_not_claim_to_hold_codes_back() -> None:
     msg = device_alert_message("d1", [warning], [], device=DEVICE, codes={}, catalogue=CAT, now=NOW)
     text = check(msg)
     assert "held back" not in text and "Lock problem" in text
-    assert not [b for b in msg.blocks if b["type"] == "actions"]
+    actions = [b["block_id"] for b in msg.blocks if b["type"] == "actions"]
+    assert actions == ["alert_controls"]  # no remedy buttons without affected codes
 
 
 @pytest.mark.parametrize(
