@@ -78,11 +78,11 @@ class RemedyContext:
 def _view(
     callback_id: str, title: str, blocks: list[Any], ctx: RemedyContext, **kw: Any
 ) -> dict[str, Any]:
+    kw.setdefault("close", "Cancel")
     view = View(
         type="modal",
         callback_id=callback_id,
         title=plain(title, 24),
-        close="Cancel",
         private_metadata=ctx.dumps(),
         blocks=blocks,
         **kw,
@@ -123,16 +123,7 @@ def loading_modal(ctx: RemedyContext, title: str) -> dict[str, Any]:
 def message_modal(ctx: RemedyContext, title: str, text: str) -> dict[str, Any]:
     """A modal with only a message and a Close button (nothing to submit)."""
     blocks = [SectionBlock(text=MarkdownTextObject(text=text[:3000]))]
-    view = View(
-        type="modal",
-        callback_id=CALLBACK_CONFIRM,
-        title=plain(title, 24),
-        close="Close",
-        private_metadata=ctx.dumps(),
-        blocks=blocks,
-    )
-    result: dict[str, Any] = view.to_dict()
-    return result
+    return _view(CALLBACK_CONFIRM, title, blocks, ctx, close="Close")
 
 
 def update_pin_modal(

@@ -35,6 +35,7 @@ from bot.remedy_views import (
 )
 from bot.scanner import rescan_devices
 from bot.seam.errors import SeamApiError
+from bot.seam.models import AccessCode, Device
 from bot.services import Services, services_from
 from handlers.common import Press, read_press, refusal_message, send
 from handlers.replies import internal_error_message, seam_failure_message
@@ -86,22 +87,32 @@ async def recheck(
         await send(respond, internal_error_message(), replace_original=False)
 
 
+async def _pressed_code(
+    press: Press, respond: AsyncRespond, services: Services
+) -> tuple[AccessCode, Device | None] | None:
+    """The code (and device) a button refers to; on failure the clicker is told, None returned."""
+    code_id = _code_id(press)
+    if code_id is None:
+        logger.warning("%s pressed with an unusable value", press.action_id)
+        await send(respond, internal_error_message(), replace_original=False)
+        return None
+    try:
+        return await fetch_code_and_device(services.seam, code_id)
+    except SeamApiError as exc:
+        logger.warning("%s for %s: %s", press.action_id, code_id, exc)
+        await send(respond, seam_failure_message(exc, code_id), replace_original=False)
+        return None
+
+
 async def check_device(
     ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
     """Show the device's connection state and its own errors, only to the clicker."""
     await ack()
-    press = read_press(body)
-    code_id = _code_id(press)
-    services = services_from(context)
-    if code_id is None:
-        await send(respond, internal_error_message(), replace_original=False)
+    loaded = await _pressed_code(read_press(body), respond, services_from(context))
+    if loaded is None:
         return
-    try:
-        _, device = await fetch_code_and_device(services.seam, code_id)
-    except SeamApiError as exc:
-        await send(respond, seam_failure_message(exc, code_id), replace_original=False)
-        return
+    device = loaded[1]
     if device is None:
         text = "Seam did not return the device; check it in Seam Console."
     else:
@@ -126,17 +137,10 @@ async def contact_support(
 ) -> None:
     """Give the clicker a prefilled summary to send to Seam support (ids and codes, no PIN)."""
     await ack()
-    press = read_press(body)
-    code_id = _code_id(press)
-    services = services_from(context)
-    if code_id is None:
-        await send(respond, internal_error_message(), replace_original=False)
+    loaded = await _pressed_code(read_press(body), respond, services_from(context))
+    if loaded is None:
         return
-    try:
-        code, _ = await fetch_code_and_device(services.seam, code_id)
-    except SeamApiError as exc:
-        await send(respond, seam_failure_message(exc, code_id), replace_original=False)
-        return
+    code = loaded[0]
     problems = ", ".join(sorted({i.code for i in code.issues})) or "none"
     summary = (
         f"access_code_id: {code.access_code_id}\ndevice_id: {code.device_id}\n"
@@ -163,15 +167,10 @@ async def show_pin(
         logger.info("refused show_pin for %s", press.user_id)
         await send(respond, refusal_message(), replace_original=False)
         return
-    code_id = _code_id(press)
-    if code_id is None:
-        await send(respond, internal_error_message(), replace_original=False)
+    loaded = await _pressed_code(press, respond, services)
+    if loaded is None:
         return
-    try:
-        code, _ = await fetch_code_and_device(services.seam, code_id)
-    except SeamApiError as exc:
-        await send(respond, seam_failure_message(exc, code_id), replace_original=False)
-        return
+    code = loaded[0]
     await services.store.record_audit(
         user_id=press.user_id,
         action="show_pin",

@@ -43,6 +43,23 @@ async def _thread_reply(client: AsyncWebClient, press: Press, text: str) -> None
         logger.exception("could not post the alert thread reply")
 
 
+async def _record_and_announce(
+    services: Services,
+    client: AsyncWebClient,
+    press: Press,
+    alert_key: str,
+    action: str,
+    outcome: str,
+    announcement: str,
+) -> None:
+    """Audit the change, say it in the alert's thread, and refresh the alert in place."""
+    await services.store.record_audit(
+        user_id=press.user_id, action=action, outcome=outcome, detail=alert_key
+    )
+    await _thread_reply(client, press, announcement)
+    await _refresh(services, alert_key)
+
+
 async def _refresh(services: Services, alert_key: str) -> None:
     record = await services.store.alert(alert_key)
     if record is None or not record.device_id:
@@ -75,11 +92,15 @@ async def acknowledge(
             replace_original=False,
         )
         return
-    await services.store.record_audit(
-        user_id=press.user_id, action="acknowledge", outcome="acknowledged", detail=key
+    await _record_and_announce(
+        services,
+        client,
+        press,
+        key,
+        "acknowledge",
+        "acknowledged",
+        f":eyes: <@{press.user_id}> acknowledged this alert.",
     )
-    await _thread_reply(client, press, f":eyes: <@{press.user_id}> acknowledged this alert.")
-    await _refresh(services, key)
 
 
 async def snooze(
@@ -122,16 +143,15 @@ async def snooze(
             replace_original=False,
         )
         return
-    await services.store.record_audit(
-        user_id=press.user_id,
-        action="snooze",
-        outcome=f"snoozed until {until.isoformat(timespec='minutes')}",
-        detail=key,
+    await _record_and_announce(
+        services,
+        client,
+        press,
+        key,
+        "snooze",
+        f"snoozed until {until.isoformat(timespec='minutes')}",
+        f":zzz: <@{press.user_id}> snoozed this alert until {slack_date(until)}.",
     )
-    await _thread_reply(
-        client, press, f":zzz: <@{press.user_id}> snoozed this alert until {slack_date(until)}."
-    )
-    await _refresh(services, key)
 
 
 def register(app: AsyncApp) -> None:
