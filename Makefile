@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run serve test lint pytest clean
+.PHONY: setup run demo serve test lint pytest clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ setup: $(BIN)/.installed node_modules/.installed
 
 run: setup
 	$(BIN)/python -m devtools.run
+
+demo: setup
+	$(BIN)/python -m devtools.run --demo
 
 serve: setup
 	$(BIN)/python -m bot serve

@@ -529,6 +529,10 @@ class FakeSlack:
             "message_ts", "thread_ts"?}`).
         views: modals by view id (current state); `home_views`: Home tab view by user id.
         users / channels: overrides for users.info / conversations.info by id.
+        listeners: zero-argument callables run after every recorded request, response_url
+            post or `update_view` / `push_view` / `post_message` (e.g. a UI's change feed);
+            they must not block, and an exception from one is ignored.
+        revision: increases by one at each of those changes.
         trigger_ttl: seconds a trigger_id stays valid (Slack: 3).
         response_url_limit: posts accepted per response_url key (None = unlimited; Slack: 5).
 
@@ -549,6 +553,8 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.revoked_tokens: set[str] = set()
+        self.listeners: list[Callable[[], None]] = []
+        self.revision = 0
         self._view_stacks: dict[str, list[str]] = {}
         self._last_root: str | None = None
         self._triggers: dict[str, _Trigger] = {}
@@ -755,9 +761,106 @@ class FakeSlack:
         return self._changed
 
     async def _notify(self) -> None:
+        self._changed_now()
         cond = self._condition()
         async with cond:
             cond.notify_all()
+
+    def _changed_now(self) -> None:
+        self.revision += 1
+        for listener in list(self.listeners):
+            try:
+                listener()
+            except Exception:  # a broken UI hook must never break the fake
+                continue
+
+    # ------------------------------------------------------------------ stand-in helpers
+
+    def update_view(self, view_id: str, view: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace modal `view_id` as a `response_action: "update"` ack does (new hash).
+
+        Raises:
+            KeyError: no such view. ValueError: the view is invalid (the reasons joined).
+        """
+        current = self.views[view_id]
+        try:
+            checked = self._check_view(copy.deepcopy(dict(view)), expected_type="modal")
+        except _SlackError as e:
+            raise ValueError(f"{e.error}: {'; '.join(e.extra.get('errors', []))}") from None
+        stored = self._materialize_view(
+            checked,
+            view_id=view_id,
+            root_view_id=current["root_view_id"],
+            previous=current["previous_view_id"],
+        )
+        self.views[view_id] = stored
+        self._changed_now()
+        return copy.deepcopy(stored)
+
+    def push_view(self, view_id: str, view: Mapping[str, Any]) -> dict[str, Any]:
+        """Push a modal on top of `view_id`'s stack as a `response_action: "push"` ack does.
+
+        Raises:
+            KeyError: no such view. ValueError: the view is invalid or the stack is full (3).
+        """
+        current = self.views[view_id]
+        stack = self._view_stacks.setdefault(current["root_view_id"], [current["root_view_id"]])
+        if len(stack) >= 3:
+            raise ValueError("push_limit_reached")
+        try:
+            checked = self._check_view(copy.deepcopy(dict(view)), expected_type="modal")
+        except _SlackError as e:
+            raise ValueError(f"{e.error}: {'; '.join(e.extra.get('errors', []))}") from None
+        new_id = self._new_id("V")
+        stored = self._materialize_view(
+            checked, view_id=new_id, root_view_id=current["root_view_id"], previous=stack[-1]
+        )
+        self.views[new_id] = stored
+        stack.append(new_id)
+        self._changed_now()
+        return copy.deepcopy(stored)
+
+    def post_message(self, channel: str, **fields: Any) -> dict[str, Any]:
+        """Store a message as chat.postMessage would (no HTTP call recorded); returns it.
+
+        For a response_url post with `response_type: "in_channel"`. `fields`: text, blocks,
+        thread_ts. Raises ValueError when Slack would refuse the content.
+        """
+        try:
+            result = self._m_chat_postMessage({"channel": channel, **fields})
+        except _SlackError as e:
+            raise ValueError(e.error) from None
+        self._changed_now()
+        return dict(result["message"])
+
+    def replace_message(self, channel: str, ts: str, **fields: Any) -> dict[str, Any]:
+        """Replace a stored message as a response_url `replace_original` does; returns it.
+
+        `fields`: text, blocks. Raises KeyError when the message does not exist (or is deleted),
+        ValueError when Slack would refuse the content.
+        """
+        message = self.message_store.get((channel, ts))
+        if message is None or message.get("deleted"):
+            raise KeyError((channel, ts))
+        try:
+            self._check_message_content(fields, max_text=MAX_TEXT_CHARS)
+        except _SlackError as e:
+            raise ValueError(e.error) from None
+        message["text"] = fields.get("text", "")
+        if "blocks" in fields:
+            message["blocks"] = copy.deepcopy(fields["blocks"])
+        else:
+            message.pop("blocks", None)
+        message["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
+        self._changed_now()
+        return _public(message)
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        """Mark a stored message deleted (a response_url `delete_original`); no-op if absent."""
+        message = self.message_store.get((channel, ts))
+        if message is not None:
+            message["deleted"] = True
+            self._changed_now()
 
     # ------------------------------------------------------------------ HTTP handlers
 
