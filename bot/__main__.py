@@ -8,10 +8,9 @@ incomplete. `python -m bot scan` runs the scanner as its own process.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import SettingsError, configure_logging, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,11 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"seam-code-doctor: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
     if args.command == "scan":
         import asyncio
 

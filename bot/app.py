@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -31,6 +32,7 @@ from bot.seam.client import SeamClient
 from bot.services import CONTEXT_KEY, Services
 from bot.settings import Settings
 from bot.store import Store
+from handlers.common import response_url_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +101,13 @@ def build_app(settings: Settings, services: Services) -> AsyncApp:
         )
 
     @app.middleware
-    async def inject_services(context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]) -> Any:
+    async def inject_services(
+        context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        url = body.get("response_url") if isinstance(body, dict) else None
+        if url and not response_url_allowed(str(url), str(settings.slack_api_url)):
+            logger.warning("rejected a request whose response_url is not Slack's (400)")
+            return BoltResponse(status=400, body={"error": "bad response_url"})
         context[CONTEXT_KEY] = services
         return await next()
 

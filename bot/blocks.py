@@ -263,7 +263,8 @@ def access_code_message(
             )
         blocks.append(buttons)
     n_err, n_warn = len(code.errors), len(code.warnings)
-    summary = f"{name}: {n_err} error(s), {n_warn} warning(s)" if issues else f"{name}: no problems"
+    safe = escape_mrkdwn(name, 150)
+    summary = f"{safe}: {n_err} error(s), {n_warn} warning(s)" if issues else f"{safe}: no problems"
     return Message(text=plain(f"Access code {summary}", 300), blocks=_render(blocks))
 
 

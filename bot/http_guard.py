@@ -40,11 +40,14 @@ def slack_request_guard(
             raise
         except Exception as exc:
             body = await request.read()
-            signed = verifier.is_valid(
-                body,
-                request.headers.get("X-Slack-Request-Timestamp", "0"),
-                request.headers.get("X-Slack-Signature", ""),
-            )
+            try:
+                signed = verifier.is_valid(
+                    body,
+                    request.headers.get("X-Slack-Request-Timestamp", "0"),
+                    request.headers.get("X-Slack-Signature", ""),
+                )
+            except (UnicodeDecodeError, ValueError):  # not even text: not from Slack
+                signed = False
             if not signed:
                 logger.info("rejected an unsigned, unreadable request on %s (401)", path)
                 return web.json_response({"error": "invalid request"}, status=401)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.seam.client import SeamClient
-from bot.seam.errors import SeamApiError
+from bot.seam.errors import SeamApiError, SeamNotFoundError
 from bot.seam.models import AccessCode, Device
 
 logger = logging.getLogger(__name__)
@@ -21,11 +21,22 @@ async def fetch_code_and_device(
         alone is still worth showing.
 
     Raises:
-        SeamApiError subclasses when the code itself cannot be read.
+        SeamApiError subclasses when the code itself cannot be read; SeamNotFoundError also
+        when its device is unknown to this workspace (so no caller shows or changes it).
     """
     code = await seam.find_access_code(access_code_id)
     try:
         device = await seam.get_device(code.device_id)
+    except SeamNotFoundError:
+        # Seam scopes devices to the API key's workspace: a code whose device we cannot see is
+        # not ours (a misbehaving server could leak another workspace's codes). Never act on it.
+        logger.warning("code %s refers to a device outside this workspace", code.access_code_id)
+        raise SeamNotFoundError(
+            "the access code's device is not in this workspace",
+            error_type="access_code_not_found",
+            status_code=404,
+            path="/devices/get",
+        ) from None
     except SeamApiError as exc:
         logger.warning(
             "could not read device %s for code %s: %s", code.device_id, code.access_code_id, exc

@@ -9,6 +9,7 @@ docs.seam.co/latest/api/access_codes/unmanaged (convert_to_managed, delete).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,10 +35,11 @@ ACTION_ATTEMPT_WAIT = 20.0
 class Outcome:
     """What a remedy achieved.
 
-    `status` is "success", "error" (Seam refused or the attempt failed), or "pending" (the
-    action attempt had not finished within the wait). `changed` says whether anything may have
-    changed on Seam's side (False lets the same remedy be tried again). `summary` is plain text
-    safe to post (never a PIN).
+    `status` is "success", "error" (Seam refused or the attempt failed), "pending" (the
+    action attempt had not finished within the wait), or "unknown" (the request went out but no
+    readable answer came back, so it may or may not have been applied). `changed` says whether
+    anything may have changed on Seam's side. `summary` is plain text safe to post (never a
+    PIN).
     """
 
     status: str
@@ -53,14 +55,37 @@ class Outcome:
         return self.status == "success"
 
 
-def refusal(exc: SeamApiError, what: str) -> Outcome:
-    """Turn a Seam refusal into a specific `Outcome` (nothing changed, so it may be retried)."""
+_PIN_LIKE = re.compile(r"(?<!\d)\d{4,12}(?!\d)")
+
+
+def redact_pins(text: str) -> str:
+    """Replace anything that looks like a PIN (4–12 digits) with bullets; Seam's messages may
+    quote the PIN (e.g. "Cannot set duplicate access code 2580")."""
+    return _PIN_LIKE.sub("••••", text)
+
+
+def refusal(exc: SeamApiError, what: str, *, sent: bool = True) -> Outcome:
+    """Turn a Seam failure into a specific `Outcome`.
+
+    A definite refusal (4xx) changed nothing, so the remedy may be tried again. When the request
+    was `sent` but no readable answer came back (timeout, connection lost, 5xx, unreadable 2xx),
+    Seam may have applied it: the outcome is "unknown" and says to re-check first.
+    """
+    if isinstance(exc, SeamUnavailableError) and sent:
+        return Outcome(
+            "unknown",
+            f"Seam did not confirm whether it could {what} ({exc.error_type}); it may have been "
+            "applied. Re-check the code before trying again.",
+            changed=True,
+            request_id=exc.request_id,
+        )
+    message = redact_pins(exc.message)
     if isinstance(exc, SeamNotFoundError):
         text = f"Seam could not {what}: the code no longer exists (deleted or expired)."
     elif isinstance(exc, SeamConflictError):
-        text = f"Seam could not {what}: {exc.message} (another code may already use that PIN)."
+        text = f"Seam could not {what}: {message} (another code may already use that PIN)."
     elif isinstance(exc, SeamInvalidInputError):
-        text = f"Seam could not {what}: it rejected the request ({exc.message})."
+        text = f"Seam could not {what}: it rejected the request ({message})."
     elif isinstance(exc, SeamRateLimitedError):
         text = (
             f"Seam could not {what} right now: too many changes on this lock "
@@ -69,7 +94,7 @@ def refusal(exc: SeamApiError, what: str) -> Outcome:
     elif isinstance(exc, SeamUnavailableError):
         text = f"Seam could not {what}: Seam is unavailable or timed out. Nothing was changed."
     else:
-        text = f"Seam could not {what}: {exc.error_type}: {exc.message}"
+        text = f"Seam could not {what}: {exc.error_type}: {message}"
     return Outcome("error", text, changed=False, request_id=exc.request_id)
 
 
@@ -89,7 +114,7 @@ async def _follow(seam: SeamClient, attempt: ActionAttempt | None, done: str, wh
     if final.status == "success":
         return Outcome("success", done, changed=True, action_attempt_id=final.action_attempt_id)
     if final.status == "error":
-        reason = final.error.message if final.error else "no reason given"
+        reason = redact_pins(final.error.message) if final.error else "no reason given"
         kind = final.error.type if final.error else "error"
         return Outcome(
             "error",
@@ -147,15 +172,38 @@ async def delete_code(seam: SeamClient, code: AccessCode) -> Outcome:
     return await _follow(seam, attempt, "The code was deleted and its slot freed.", what)
 
 
-async def delete_and_recreate(seam: SeamClient, code: AccessCode) -> Outcome:
+async def delete_and_recreate(
+    seam: SeamClient, code: AccessCode, others: list[AccessCode] | None = None
+) -> Outcome:
     """Delete a code changed outside Seam and create it again with the same name, PIN, schedule.
 
     Seam recommends this for codes modified outside Seam
     (docs.seam.co/latest/capability-guides/smart-locks/access-codes/troubleshooting-access-code-issues).
+    It refuses before deleting anything when another code on the lock (`others`) has the same
+    PIN, since the re-create would then fail and leave the guest without a code. When Seam does
+    not confirm the delete, the code is read again and re-created only if it is really gone.
     """
+    clash = [
+        o for o in others or [] if o.access_code_id != code.access_code_id and o.code == code.code
+    ]
+    if code.code and clash:
+        return Outcome(
+            "error",
+            "Not deleted: another code on this lock uses the same PIN, so Seam would refuse to "
+            "create it again. Deal with the duplicate first (convert or delete it).",
+            changed=False,
+        )
     deleted = await delete_code(seam, code)
     if deleted.status == "error":
         return deleted
+    if deleted.status in ("unknown", "pending"):
+        try:
+            await seam.get_access_code(code.access_code_id)
+            return deleted  # still there: do not create a second copy
+        except SeamNotFoundError:
+            pass  # gone after all: carry on and re-create it
+        except SeamApiError:
+            return deleted
     fields: dict[str, Any] = {}
     if code.name:
         fields["name"] = code.name
@@ -170,7 +218,8 @@ async def delete_and_recreate(seam: SeamClient, code: AccessCode) -> Outcome:
         failed = refusal(exc, "create the code again")
         return Outcome(
             "error",
-            "The old code was deleted, but " + failed.summary[0].lower() + failed.summary[1:],
+            "The old code was deleted, but " + failed.summary + " Create it again in Seam "
+            "Console or with a new PIN.",
             changed=True,
             request_id=failed.request_id,
         )

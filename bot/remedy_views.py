@@ -70,7 +70,10 @@ class RemedyContext:
             ctx = cls(**fields)
         except (ValueError, TypeError):
             return None
-        if not isinstance(ctx.action, str) or not isinstance(ctx.code, str) or not ctx.code:
+        texts = (ctx.action, ctx.code, ctx.target, ctx.channel, ctx.ts, ctx.response_url)
+        if not all(isinstance(t, str) and len(t) <= 1000 for t in texts):
+            return None
+        if not ctx.code or not isinstance(ctx.ephemeral, bool):
             return None
         return ctx
 

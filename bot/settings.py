@@ -6,6 +6,7 @@ with one line naming it (`SettingsError`), which `python -m bot` prints before e
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -131,3 +132,20 @@ def _one_line(exc: ValidationError) -> str:
             msg = str(err["msg"]).removeprefix("Value error, ")
             problems.append(f"{name} is malformed: {msg}")
     return "configuration error: " + "; ".join(problems)
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr: the bot's own loggers at `level`, libraries at INFO or above.
+
+    Library DEBUG logs (slack_sdk, slack_bolt, httpx) print request and response bodies, which
+    can hold door PINs; they are never enabled, whatever `LOG_LEVEL` says.
+    """
+    numeric = logging.getLevelName(level)
+    numeric = numeric if isinstance(numeric, int) else logging.INFO
+    logging.basicConfig(
+        level=max(numeric, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for name in ("bot", "handlers", "devtools"):
+        logging.getLogger(name).setLevel(numeric)
+    logging.getLogger("httpx").setLevel(logging.WARNING)

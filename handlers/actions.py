@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
@@ -38,7 +39,7 @@ from bot.seam.errors import SeamApiError
 from bot.seam.models import AccessCode, Device
 from bot.services import Services, services_from
 from handlers.common import Press, read_press, refusal_message, send
-from handlers.replies import internal_error_message, seam_failure_message
+from handlers.replies import internal_error_message, seam_failure_message, stale_button_message
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ async def recheck(
     code_id = _code_id(press)
     if code_id is None:
         logger.warning("recheck pressed with an unusable value")
-        await send(respond, internal_error_message(), replace_original=False)
+        await send(respond, stale_button_message(), replace_original=False)
         return
     services = services_from(context)
     try:
@@ -94,7 +95,7 @@ async def _pressed_code(
     code_id = _code_id(press)
     if code_id is None:
         logger.warning("%s pressed with an unusable value", press.action_id)
-        await send(respond, internal_error_message(), replace_original=False)
+        await send(respond, stale_button_message(), replace_original=False)
         return None
     try:
         return await fetch_code_and_device(services.seam, code_id)
@@ -344,11 +345,18 @@ async def open_remedy(
     code_id = _code_id(press)
     if code_id is None or not press.trigger_id:
         logger.warning("remedy %s pressed with an unusable value or no trigger_id", action.value)
-        await send(respond, internal_error_message(), replace_original=False)
+        await send(respond, stale_button_message(), replace_original=False)
         return
     ctx = press.context(action.value, code_id)
     try:
-        opened = await client.views_open(
+        # A trigger_id lives 3 s: waiting out a 429's Retry-After would only expire it.
+        once = AsyncWebClient(
+            token=client.token,
+            base_url=client.base_url,
+            timeout=client.timeout,
+            retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1)],
+        )
+        opened = await once.views_open(
             trigger_id=press.trigger_id, view=loading_modal(ctx, TITLES[action])
         )
     except Exception:

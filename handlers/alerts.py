@@ -85,6 +85,14 @@ async def acknowledge(
         await send(respond, refusal_message(), replace_original=False)
         return
     key = _alert_key(press.value)
+    record = await services.store.alert(key) if key else None
+    if record is not None and record.state == "acknowledged":
+        await send(
+            respond,
+            notice_message("Already acknowledged", f"<@{record.state_by}> is on it."),
+            replace_original=False,
+        )
+        return
     if key is None or not await services.store.acknowledge(key, press.user_id):
         await send(
             respond,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -22,31 +23,57 @@ from bot.services import Services
 logger = logging.getLogger(__name__)
 
 
-async def send(respond: AsyncRespond, message: Message, **extra: Any) -> None:
-    """Post through `response_url` (ephemeral unless told); log, never raise, on failure."""
+#: Hosts a `response_url` may point at: Slack's own, plus the host of `SLACK_API_URL` (a local
+#: Slack stand-in in tests and the demo). A URL elsewhere is never posted to, so even a request
+#: signed with a leaked secret cannot make the bot send PINs to an arbitrary server.
+SLACK_RESPONSE_HOSTS = ("hooks.slack.com",)
+
+
+def response_url_allowed(url: str, slack_api_url: str) -> bool:
+    """Whether `url` is a Slack `response_url` (https on hooks.slack.com, or the API's host)."""
+    target = urlparse(url)
+    api = urlparse(slack_api_url)
+    if target.scheme == "https" and target.hostname in SLACK_RESPONSE_HOSTS:
+        return True
+    return bool(target.hostname) and (target.scheme, target.netloc) == (api.scheme, api.netloc)
+
+
+async def send(respond: AsyncRespond, message: Message, **extra: Any) -> bool:
+    """Post through `response_url` (ephemeral unless told); log, never raise, on failure.
+
+    The URL was checked by the app's middleware (`response_url_allowed`). Returns True when
+    Slack accepted the post.
+    """
     extra.setdefault("response_type", "ephemeral")
     try:
         response = await respond(**message.as_kwargs(), **extra)
     except Exception:
         logger.exception("could not post to response_url")
-        return
+        return False
     if response.status_code != 200:
         logger.error("response_url answered %s: %.200s", response.status_code, response.body)
+        return False
+    return True
 
 
-async def send_to_url(url: str, message: Message, **extra: Any) -> None:
-    """Post to a stored `response_url` (from private_metadata); log, never raise."""
-    if not url:
-        logger.warning("no response_url to report to")
-        return
+async def send_to_url(services: Services, url: str, message: Message, **extra: Any) -> bool:
+    """Post to a stored `response_url` (from private_metadata); log, never raise.
+
+    Returns True when Slack accepted it.
+    """
+    if not url or not response_url_allowed(url, str(services.settings.slack_api_url)):
+        logger.warning("no usable response_url to report to")
+        return False
     extra.setdefault("response_type", "ephemeral")
     try:
         response = await AsyncWebhookClient(url).send(**message.as_kwargs(), **extra)
     except Exception:
         logger.exception("could not post to the stored response_url")
-        return
+        return False
     if response.status_code != 200:
         logger.error("response_url answered %s: %.200s", response.status_code, response.body)
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -127,11 +154,16 @@ async def report_outcome(
     and an outcome line (through its `response_url`); for a channel message (an alert) a thread
     reply also says who did what. Error: only the person who clicked is told, ephemerally.
     """
-    emoji = {"success": ":white_check_mark:", "pending": ":hourglass:"}.get(outcome.status, ":x:")
+    emoji = {
+        "success": ":white_check_mark:",
+        "pending": ":hourglass:",
+        "unknown": ":grey_question:",
+    }.get(outcome.status, ":x:")
     who = f"<@{escape_mrkdwn(user_id, 40)}>"
     line = f"{emoji} {who} ran *{label}*: {escape_mrkdwn(outcome.summary, 600)}"
     if outcome.status == "error":
         await send_to_url(
+            services,
             ctx.response_url,
             notice_message(f"{label} failed", escape_mrkdwn(outcome.summary, 600), emoji=":x:"),
             replace_original=False,
@@ -145,7 +177,7 @@ async def report_outcome(
         logger.info("after %s, code %s could not be re-read: %s", label, ctx.code, exc)
         message = notice_message(f"{label}: {outcome.status}", line, emoji=emoji)
     if ctx.ephemeral:
-        await send_to_url(ctx.response_url, message, replace_original=True)
+        await send_to_url(services, ctx.response_url, message, replace_original=True)
         return
     if ctx.channel and ctx.ts:
         try:

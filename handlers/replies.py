@@ -7,6 +7,7 @@ from bot.formatting import escape_mrkdwn
 from bot.seam.errors import (
     SeamApiError,
     SeamInvalidInputError,
+    SeamInvalidResponseError,
     SeamNotFoundError,
     SeamRateLimitedError,
     SeamUnauthorizedError,
@@ -48,6 +49,12 @@ def seam_failure_message(error: SeamApiError, access_code_id: str) -> Message:
             + _rid(error),
             emoji=":lock:",
         )
+    if isinstance(error, SeamInvalidResponseError):
+        return notice_message(
+            "Seam sent an answer the bot couldn't read",
+            "Nothing was changed by the bot; try again in a minute." + _rid(error),
+            emoji=":cloud:",
+        )
     if isinstance(error, SeamUnavailableError):
         return notice_message(
             "Seam is not answering right now",
@@ -69,4 +76,14 @@ def internal_error_message() -> Message:
         "The bot hit an unexpected error and logged it. Nothing was changed. Try again, and tell "
         "your admin if it keeps happening.",
         emoji=":x:",
+    )
+
+
+def stale_button_message() -> Message:
+    """Shown when a button's value is unusable (an old or damaged message)."""
+    return notice_message(
+        "This button is out of date",
+        "It no longer points at a usable access code. Run `/seam-code <access_code_id>` again "
+        "for fresh buttons. Nothing was changed.",
+        emoji=":arrows_counterclockwise:",
     )

@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import remedies
+from bot.blocks import Message, notice_message
 from bot.catalogue import RemedyAction
 from bot.formatting import escape_mrkdwn, mask_pin
 from bot.lookup import fetch_code_and_device
@@ -35,7 +36,7 @@ from bot.remedy_views import (
     confirm_modal,
     message_modal,
 )
-from bot.seam.errors import SeamApiError
+from bot.seam.errors import SeamApiError, SeamNotFoundError
 from bot.services import Services, services_from
 from handlers.common import report_outcome, send_to_url
 from handlers.replies import seam_failure_message
@@ -92,15 +93,7 @@ async def _claim_or_explain(
     """Permission and exactly-once gate. Returns True when this submission may run."""
     if not services.settings.may_run_remedies(user_id):
         logger.info("refused %s for %s at submission", ctx.action, user_id)
-        await ack(
-            response_action="update",
-            view=message_modal(
-                ctx,
-                title,
-                ":no_entry: Only people listed in `REMEDY_ALLOWED_USERS` can run "
-                "remedies. Nothing was changed.",
-            ),
-        )
+        await _refuse(ack, ctx, title)
         return False
     if await services.store.claim_remedy(key, user_id=user_id):
         return True
@@ -130,7 +123,12 @@ async def _finish(
     device_id: str | None,
     outcome: Outcome,
 ) -> None:
-    """Audit, settle the claim (released when nothing changed, so it may be retried), report."""
+    """Audit, settle the claim, report.
+
+    Only a confirmed success keeps the claim ("done": a late double submit is told so); any
+    other outcome releases it, so the remedy can be tried again once someone has re-checked.
+    """
+    ids = " ".join(f"{k}={v}" for k, v in (outcome.detail or {}).items())
     await services.store.record_audit(
         user_id=user_id,
         action=action.value,
@@ -138,9 +136,9 @@ async def _finish(
         access_code_id=target_id,
         device_id=device_id,
         action_attempt_id=outcome.action_attempt_id,
-        detail=outcome.summary,
+        detail=f"{outcome.summary} {ids}".strip(),
     )
-    if outcome.changed:
+    if outcome.ok:
         await services.store.finish_remedy(key, outcome.status)
     else:
         await services.store.release_remedy(key)
@@ -160,13 +158,22 @@ async def on_update_pin(
     client: AsyncWebClient,
     context: AsyncBoltContext,
 ) -> None:
-    """Validate the new PIN (errors shown in the modal), then update it once and report."""
+    """Validate the new PIN (errors shown in the modal), then update it once and report.
+
+    Order: permission; digits and length; then, within `PIN_CHECK_BUDGET` seconds, the lock's
+    rules and its other PINs (failing closed when Seam is too slow to check); then the claims:
+    one per modal (a double submit is told it is done) and one per code while it runs (two
+    people's modals cannot both set a PIN at once).
+    """
     ctx = RemedyContext.loads(view.get("private_metadata"))
     if ctx is None:
         await _bad_metadata(ack)
         return
     services = services_from(context)
     user_id = _user(body)
+    if not services.settings.may_run_remedies(user_id):
+        await _refuse(ack, ctx, "Update PIN")
+        return
     pin = _value(view, BLOCK_PIN, ACTION_PIN).strip()
     basic = check_pin(pin, None)
     if basic:
@@ -177,11 +184,15 @@ async def on_update_pin(
             _load_pin_context(services, ctx.code), PIN_CHECK_BUDGET
         )
     except TimeoutError:
-        logger.warning(
-            "PIN checks for %s skipped: Seam slower than %.1f s", ctx.code, PIN_CHECK_BUDGET
+        logger.warning("PIN checks for %s timed out after %.1f s", ctx.code, PIN_CHECK_BUDGET)
+        await ack(
+            response_action="errors",
+            errors={
+                BLOCK_PIN: "Seam is slow right now, so this PIN could not be checked against "
+                "the lock. Nothing was changed; try again in a moment."
+            },
         )
-        code = device = None
-        others = []
+        return
     except SeamApiError as exc:
         await ack(
             response_action="errors",
@@ -193,38 +204,52 @@ async def on_update_pin(
         await ack(response_action="errors", errors={BLOCK_PIN: problem})
         return
     key = f"update_pin:{ctx.code}:{view.get('id') or ''}"
+    busy = f"update_pin_running:{ctx.code}"
     if not await _claim_or_explain(ack, services, ctx, key, user_id, "Update PIN"):
         return
-    await ack()
-    if code is None:
-        try:
-            code, _ = await fetch_code_and_device(services.seam, ctx.code)
-        except SeamApiError as exc:
-            outcome = remedies.refusal(exc, "update the PIN")
-            await _finish(
-                services,
-                client,
+    if not await services.store.claim_remedy(busy, user_id=user_id, stale_after=120):
+        await services.store.release_remedy(key)
+        await ack(
+            response_action="update",
+            view=message_modal(
                 ctx,
-                key,
-                user_id,
-                RemedyAction.UPDATE_PIN,
-                ctx.code,
-                None,
-                outcome,
-            )
-            return
-    logger.info("user %s updating PIN of %s (new PIN %s)", user_id, ctx.code, mask_pin(pin))
-    outcome = await remedies.update_pin(services.seam, code, pin)
-    await _finish(
-        services,
-        client,
-        ctx,
-        key,
-        user_id,
-        RemedyAction.UPDATE_PIN,
-        ctx.code,
-        code.device_id,
-        outcome,
+                "Update PIN",
+                ":information_source: Someone is changing this code's PIN "
+                "right now. Nothing was sent; re-check the code, then try again if needed.",
+            ),
+        )
+        return
+    await ack()
+    try:
+        logger.info("user %s updating PIN of %s (new PIN %s)", user_id, ctx.code, mask_pin(pin))
+        outcome = await remedies.update_pin(services.seam, code, pin)
+        await _finish(
+            services,
+            client,
+            ctx,
+            key,
+            user_id,
+            RemedyAction.UPDATE_PIN,
+            ctx.code,
+            code.device_id,
+            outcome,
+        )
+    except BaseException:
+        await services.store.release_remedy(key)
+        raise
+    finally:
+        await services.store.release_remedy(busy)
+
+
+async def _refuse(ack: AsyncAck, ctx: RemedyContext, title: str) -> None:
+    await ack(
+        response_action="update",
+        view=message_modal(
+            ctx,
+            title,
+            ":no_entry: Only people listed in `REMEDY_ALLOWED_USERS` can run remedies. Nothing "
+            "was changed.",
+        ),
     )
 
 
@@ -296,27 +321,50 @@ async def on_confirm(
         return
     await ack()
     try:
-        target = await services.seam.find_access_code(ctx.target)
+        await _run_confirmed(services, client, ctx, key, user_id, action)
+    except BaseException:
+        await services.store.release_remedy(key)
+        raise
+
+
+async def _run_confirmed(
+    services: Services,
+    client: AsyncWebClient,
+    ctx: RemedyContext,
+    key: str,
+    user_id: str,
+    action: RemedyAction,
+) -> None:
+    seam = services.seam
+    what = LABELS[action].lower()
+    try:
+        target, _ = await fetch_code_and_device(seam, ctx.target)
+        if ctx.target != ctx.code:
+            origin = await seam.find_access_code(ctx.code)
+            if origin.device_id != target.device_id:
+                logger.warning(
+                    "refused %s: %s is on another lock than %s", action, ctx.target, ctx.code
+                )
+                raise SeamNotFoundError("not on this lock", error_type="access_code_not_found")
+        others = await seam.list_device_codes(target.device_id)
     except SeamApiError as exc:
-        outcome = remedies.refusal(exc, LABELS[action].lower())
+        outcome = remedies.refusal(exc, what, sent=False)
         await _finish(services, client, ctx, key, user_id, action, ctx.target, None, outcome)
         return
     backup = None
     if action == RemedyAction.CONVERT_UNMANAGED:
-        outcome = await remedies.convert_unmanaged(services.seam, target)
+        outcome = await remedies.convert_unmanaged(seam, target)
     elif action == RemedyAction.DELETE_UNMANAGED:
-        outcome = await remedies.delete_unmanaged(services.seam, target)
+        outcome = await remedies.delete_unmanaged(seam, target)
     elif action == RemedyAction.DELETE_AND_RECREATE:
-        outcome = await remedies.delete_and_recreate(services.seam, target)
+        outcome = await remedies.delete_and_recreate(seam, target, others)
     elif action == RemedyAction.PULL_BACKUP:
-        outcome, backup = await remedies.pull_backup(services.seam, target)
+        outcome, backup = await remedies.pull_backup(seam, target)
     else:
-        outcome = await remedies.delete_code(services.seam, target)
+        outcome = await remedies.delete_code(seam, target)
     if backup is not None:
-        await send_to_url(
-            ctx.response_url,
-            _backup_note(backup.code, backup.name),
-            replace_original=False,
+        await _tell_requester(
+            services, client, ctx, user_id, _backup_note(backup.code, backup.name)
         )
     await _finish(
         services,
@@ -331,9 +379,24 @@ async def on_confirm(
     )
 
 
-def _backup_note(pin: str | None, name: str | None) -> Any:
-    from bot.blocks import notice_message
+async def _tell_requester(
+    services: Services, client: AsyncWebClient, ctx: RemedyContext, user_id: str, message: Message
+) -> None:
+    """Show `message` only to the requester: through response_url, else chat.postEphemeral."""
+    if await send_to_url(services, ctx.response_url, message, replace_original=False):
+        return
+    if ctx.channel and user_id:
+        try:
+            await client.chat_postEphemeral(
+                channel=ctx.channel, user=user_id, **message.as_kwargs()
+            )
+            return
+        except Exception:
+            logger.exception("chat.postEphemeral fallback failed")
+    logger.error("could not show the requester %s the result of %s", user_id, ctx.action)
 
+
+def _backup_note(pin: str | None, name: str | None) -> Message:
     return notice_message(
         "Backup code pulled",
         f"Give the guest this PIN: `{escape_mrkdwn(pin or 'not assigned yet', 20)}` "

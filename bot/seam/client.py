@@ -325,7 +325,14 @@ class SeamClient:
                 try:
                     items.append(model.model_validate(entry))
                 except ValidationError:
-                    logger.warning("seam %s: skipped one unreadable %s entry", path, key)
+                    # Skipping it would make a scan believe the object is gone (a false
+                    # "resolved"); the whole list is unreadable instead.
+                    raise SeamInvalidResponseError(
+                        f"an entry under {key!r} could not be read",
+                        error_type="invalid_response",
+                        request_id=payload.get("_request_id"),
+                        path=path,
+                    ) from None
             pagination = Pagination.model_validate(payload.get("pagination") or {})
             cursor = pagination.next_page_cursor
             if not pagination.has_next_page or not cursor:

@@ -146,7 +146,7 @@ def error_for_response(
     }
     if status_code == 429:
         return SeamRateLimitedError(message, retry_after=parse_retry_after(retry_after), **kw)
-    if status_code >= 500 or body is None:
+    if status_code >= 500:
         return SeamUnavailableError(message, **kw)
     if status_code == 404:
         return SeamNotFoundError(message, **kw)

@@ -42,8 +42,10 @@ class SeamIssue(_Tolerant):
             raw: the JSON value Seam sent (normally a list of objects).
             kind: "error" reads `error_code`, "warning" reads `warning_code`.
         """
-        if not isinstance(raw, list):
+        if raw is None:
             return []
+        if not isinstance(raw, list):
+            raise ValueError(f"{kind}s must be a list")
         key = "error_code" if kind == "error" else "warning_code"
         issues: list[SeamIssue] = []
         for item in raw:
@@ -116,6 +118,11 @@ class AccessCode(_WithIssues):
     def _type(cls, value: Any) -> str:
         return str(value) if value else "ongoing"
 
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, value: Any) -> str | None:
+        return None if value is None else str(value)
+
     @field_validator("code", "name", mode="before")
     @classmethod
     def _stringish(cls, value: Any) -> str | None:
@@ -129,6 +136,8 @@ class AccessCode(_WithIssues):
     @field_validator("is_backup_access_code_available", "is_managed", mode="before")
     @classmethod
     def _bool(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return value.strip().lower() in ("true", "1", "yes")
         return value if isinstance(value, bool) else bool(value) if value is not None else False
 
     @property
