@@ -52,6 +52,18 @@ def _length_text(lengths: list[int]) -> str:
     return " or ".join(str(n) for n in lengths) + " digits"
 
 
+def check_digits(pin: str) -> str | None:
+    """The checks that need no Seam data: not empty, digits only, at most 12 (Seam's maximum)."""
+    pin = pin.strip()
+    if not pin:
+        return "Enter a PIN."
+    if not pin.isascii() or not pin.isdigit():
+        return "Use digits only (0–9)."
+    if len(pin) > max(DEFAULT_LENGTHS):
+        return f"Seam accepts at most {max(DEFAULT_LENGTHS)} digits."
+    return None
+
+
 def check_pin(
     pin: str,
     device: Device | None,

@@ -134,11 +134,17 @@ async def _follow(seam: SeamClient, attempt: ActionAttempt | None, done: str, wh
 async def update_pin(seam: SeamClient, code: AccessCode, new_pin: str) -> Outcome:
     """Set a new PIN on a managed code (`/access_codes/update` with `code`)."""
     what = "update the PIN"
+    fields: dict[str, Any] = {"code": new_pin}
+    if code.is_time_bound and code.starts_at and code.ends_at:
+        # Send the schedule along so the code stays time-bound (some servers reset it to
+        # ongoing when an update names no times).
+        fields["starts_at"] = code.starts_at.astimezone(UTC).isoformat()
+        fields["ends_at"] = code.ends_at.astimezone(UTC).isoformat()
     try:
-        attempt = await seam.update_access_code(code.access_code_id, code=new_pin)
+        attempt = await seam.update_access_code(code.access_code_id, **fields)
     except SeamApiError as exc:
         return refusal(exc, what)
-    return await _follow(seam, attempt, "The new PIN was set on the lock.", what)
+    return await _follow(seam, attempt, "Seam reports the new PIN is set on the lock.", what)
 
 
 async def convert_unmanaged(seam: SeamClient, unmanaged: AccessCode) -> Outcome:
@@ -224,7 +230,11 @@ async def delete_and_recreate(
             request_id=failed.request_id,
         )
     result = await _follow(
-        seam, attempt, "The code was deleted and created again with the same settings.", "create"
+        seam,
+        attempt,
+        "The code was deleted and created again with the same settings; its new "
+        f"access_code_id is {new_code.access_code_id}.",
+        "create",
     )
     return Outcome(
         result.status,

@@ -183,6 +183,18 @@ def confirm_modal(
     return _view(CALLBACK_CONFIRM, title, blocks, ctx, submit=plain(submit, 24))
 
 
+def _slot_note(code: AccessCode, now: datetime) -> str:
+    """Why a code is (or is not) a good one to delete, in a few words (plain text)."""
+    if code.ends_at and code.ends_at < now:
+        return "expired: safe to delete"
+    if code.is_time_bound and code.starts_at and code.starts_at > now:
+        return f"guest arriving in {humanize_delta((code.starts_at - now).total_seconds())}!"
+    if code.is_time_bound:
+        return "in use now (guest staying)"
+    created = f", created {code.created_at:%Y-%m-%d}" if code.created_at else ""
+    return f"ongoing{created}"
+
+
 def free_slot_modal(
     ctx: RemedyContext, codes: list[AccessCode], device: Device | None, now: datetime | None = None
 ) -> dict[str, Any]:
@@ -198,9 +210,7 @@ def free_slot_modal(
             Option(
                 value=code.access_code_id,
                 text=plain(label, 75),
-                description=plain(
-                    f"created {code.created_at:%Y-%m-%d}" if code.created_at else "ongoing", 75
-                ),
+                description=plain(_slot_note(code, now), 75),
             )
         )
     lock = escape_mrkdwn(device.name, 150) if device else "this lock"

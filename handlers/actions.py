@@ -122,7 +122,15 @@ async def check_device(
             if device.online is None
             else ("online" if device.online else "*offline*")
         )
-        problems = ", ".join(f"`{escape_mrkdwn(i.code, 60)}`" for i in device.issues) or "none"
+        catalogue = services_from(context).catalogue
+        problems = (
+            ", ".join(
+                f"{catalogue.lookup(i.code, i.kind, message=i.message).title} "
+                f"(`{escape_mrkdwn(i.code, 60)}`)"
+                for i in device.issues
+            )
+            or "none"
+        )
         text = (
             f"*{escape_mrkdwn(device.name, 150)}* is {state}. Device problems: {problems}.\n"
             "If it is offline: check the lock's batteries and its Wi-Fi or hub, and reconnect the "
@@ -235,16 +243,16 @@ async def _open_duplicate(
         target = dupes[0]
         ctx = press.context(action.value, code_id, target.access_code_id)
         verb = (
-            "convert to a managed code"
+            "convert it to a managed code"
             if action == RemedyAction.CONVERT_UNMANAGED
-            else ("delete from the lock")
+            else "delete it from the lock"
         )
         more = f"\n_{len(dupes) - 1} more duplicate(s) will remain._" if len(dupes) > 1 else ""
         view = confirm_modal(
             ctx,
             TITLES[action],
             f"This unmanaged code has the same PIN as "
-            f"*{escape_mrkdwn(code.name or code_id, 150)}*. Do you want to {verb} it?{more}",
+            f"*{escape_mrkdwn(code.name or code_id, 150)}*. Do you want to {verb}?{more}",
             code_summary(target, device),
             "Convert" if action == RemedyAction.CONVERT_UNMANAGED else "Delete",
         )

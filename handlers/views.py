@@ -21,7 +21,7 @@ from bot.blocks import Message, notice_message
 from bot.catalogue import RemedyAction
 from bot.formatting import escape_mrkdwn, mask_pin
 from bot.lookup import fetch_code_and_device
-from bot.pins import check_pin
+from bot.pins import check_digits, check_pin
 from bot.remedies import Outcome
 from bot.remedy_views import (
     ACTION_PICK,
@@ -175,7 +175,7 @@ async def on_update_pin(
         await _refuse(ack, ctx, "Update PIN")
         return
     pin = _value(view, BLOCK_PIN, ACTION_PIN).strip()
-    basic = check_pin(pin, None)
+    basic = check_digits(pin)
     if basic:
         await ack(response_action="errors", errors={BLOCK_PIN: basic})
         return

@@ -4,8 +4,8 @@
   needed; never skipped): every error / warning code it enumerates for access codes and devices
   must have an entry of that kind. When Seam adds a code and the pin moves, the failure names it.
 * Seam's troubleshooting guide table (13 codes; hard-coded, never skipped).
-* ``../shared/reference/seam-codes.json`` beside the repo (current and legacy codes with the
-  object flags Seam sets): skipped only when that file is absent.
+* ``tests/data/seam-codes.json``, a copy of the team's ``seam-codes.json`` (current and legacy
+  codes with the object flags Seam sets).
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from tests.support.seam_spec import (
     pinned_version,
 )
 
-SEAM_CODES_JSON = REPO_ROOT.parent / "shared" / "reference" / "seam-codes.json"
+#: A copy of the team's code inventory (`../shared/reference/seam-codes.json`), kept in the repo so
+#: the test never depends on files outside it.
+SEAM_CODES_JSON = REPO_ROOT / "tests" / "data" / "seam-codes.json"
 
 TROUBLESHOOTING_TABLE = (
     "failed_to_set_on_device",
@@ -154,7 +156,7 @@ def test_troubleshooting_guide_codes_have_error_entries(catalogue: Catalogue) ->
     }
 
 
-# --- seam-codes.json (beside the repo; skipped only if absent) ---------------------------------
+# --- seam-codes.json (vendored in tests/data) ---------------------------------------------------
 
 LISTS = {
     "access_code_errors": (Kind.ERROR, "access_code"),

@@ -61,7 +61,16 @@ async def test_update_pin_opens_modal_before_seam_and_sets_pin_once(bot: Bot) ->
     assert entries[0].user_id == "U111" and entries[0].action_attempt_id
     assert "5821" not in entries[0].detail
     updates = await bot.seam.calls("/access_codes/update")
-    assert len(updates) == 1 and updates[0]["body"] == {"access_code_id": code_id, "code": "5821"}
+    assert len(updates) == 1
+    assert updates[0]["body"] == {
+        "access_code_id": code_id,
+        "code": "5821",
+        "starts_at": updates[0]["body"]["starts_at"],
+        "ends_at": updates[0]["body"]["ends_at"],
+    }
+    after = await bot.seam.get_access_code(code_id)
+    assert after is not None and after["type"] == "time_bound"  # the schedule is kept
+    assert after["starts_at"][:16] == raw["starts_at"][:16]
     replaced = await bot.reply(key)
     assert replaced.get("replace_original") is True
     assert "Update PIN" in reply_text(replaced) and "5821" not in reply_text(replaced)
@@ -76,7 +85,7 @@ async def test_update_pin_opens_modal_before_seam_and_sets_pin_once(bot: Bot) ->
     [
         ("12ab", "digits only"),
         ("12", "PINs of"),
-        ("1234567890123", "PINs of"),
+        ("1234567890123", "at most 12 digits"),
         ("", "Enter a PIN"),
     ],
 )
