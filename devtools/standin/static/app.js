@@ -458,6 +458,14 @@
       const open = menu.hidden;
       closeMenus();
       menu.hidden = !open;
+      if (!menu.hidden) {
+        // Open upwards when the menu would fall below the visible message list.
+        menu.classList.remove("menu-up");
+        const list = wrap.closest(".messages") || document.body;
+        if (menu.getBoundingClientRect().bottom > list.getBoundingClientRect().bottom) {
+          menu.classList.add("menu-up");
+        }
+      }
     });
     wrap.append(btn, menu);
     return wrap;
