@@ -3,8 +3,18 @@
 // small loopback shim.
 //
 //   node devtools/fake_seam.mjs --port N [--exit-on-stdin-close]
+//        [--scenario default|large [--devices N] [--codes-per-device M] [--failing-ratio R]]
 //
 // * N = 0 picks a free port. Everything binds to 127.0.0.1 only.
+// * --scenario default (the default) seeds "Harbor View Rentals" (see devtools/seam_fake.py).
+//   --scenario large seeds a benchmark workspace instead, in-process at start-up (about 1 s for
+//   10,000 codes): N devices (default 1000) with M managed codes each (default 10), a fraction R
+//   of the codes (default 0.05) failing with code-level errors, spread over the devices. Its
+//   ids are not listed in the ready line (too many): `ids` = {workspace_id, scenario: "large",
+//   counts: {devices, codes, failing}}. In the large scenario only, the shim answers
+//   `/access_codes/list` itself, filtered by `device_id` as Seam does: the fake's list ignores
+//   the filter and would return every code of the database for each device (10 M codes per
+//   scan), which would measure the fake's bug instead of the bot.
 // * The fake itself runs on an internal ephemeral loopback port. The public server on N proxies
 //   every request to it unchanged (method, path, query, headers, body), except:
 //     - Seam routes the fake lacks, implemented here on the fake's database with Seam's shapes:
@@ -25,6 +35,10 @@
 //         POST /_shim/update_device      {device_id, ...patch}      -> {ok, device}
 //         POST /_shim/add_access_code    {device_id, ...fields}     -> {ok, access_code}
 //         GET  /_shim/scenario           {port, api_key, workspace_id, ids}
+//         POST /_shim/bulk_update {kind: "access_codes"|"devices", patch, limit?, only?:
+//                            "healthy"|"failing", device_ids?} -> {ok, updated, ids}: patch the
+//                            first `limit` matching rows of the scenario workspace, in seeded
+//                            order (large scenario: codes interleaved over the devices)
 //     Paths in delay/fail are exact ("/access_codes/get") or prefixes ending in "*".
 //   /_fake/* routes are proxied to the fake as-is (not logged, not delayed, never failed).
 // * On ready, exactly one JSON line is written to stdout:
@@ -52,16 +66,44 @@ process.stdout.write = process.stderr.write.bind(process.stderr)
 // ---------------------------------------------------------------------------------------------
 
 const parseArgs = (argv) => {
-  const args = { port: 0, exitOnStdinClose: false }
+  const args = {
+    port: 0,
+    exitOnStdinClose: false,
+    scenario: "default",
+    devices: 1000,
+    codesPerDevice: 10,
+    failingRatio: 0.05,
+  }
+  // "--name value" or "--name=value" for the options that take a value.
+  const valued = {
+    "--port": (v) => (args.port = Number(v)),
+    "--scenario": (v) => (args.scenario = v),
+    "--devices": (v) => (args.devices = Number(v)),
+    "--codes-per-device": (v) => (args.codesPerDevice = Number(v)),
+    "--failing-ratio": (v) => (args.failingRatio = Number(v)),
+  }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
-    if (a === "--port") args.port = Number(argv[++i])
-    else if (a.startsWith("--port=")) args.port = Number(a.slice("--port=".length))
+    const eq = a.indexOf("=")
+    const name = eq > 0 ? a.slice(0, eq) : a
+    if (name in valued) valued[name](eq > 0 ? a.slice(eq + 1) : argv[++i])
     else if (a === "--exit-on-stdin-close") args.exitOnStdinClose = true
     else throw new Error(`unknown argument: ${a}`)
   }
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) {
     throw new Error(`--port must be an integer 0..65535, got ${args.port}`)
+  }
+  if (args.scenario !== "default" && args.scenario !== "large") {
+    throw new Error(`--scenario must be "default" or "large", got ${args.scenario}`)
+  }
+  if (!Number.isInteger(args.devices) || args.devices < 1 || args.devices > 100000) {
+    throw new Error(`--devices must be an integer 1..100000, got ${args.devices}`)
+  }
+  if (!Number.isInteger(args.codesPerDevice) || args.codesPerDevice < 0 || args.codesPerDevice > 1000) {
+    throw new Error(`--codes-per-device must be an integer 0..1000, got ${args.codesPerDevice}`)
+  }
+  if (!(args.failingRatio >= 0 && args.failingRatio <= 1)) {
+    throw new Error(`--failing-ratio must be a number 0..1, got ${args.failingRatio}`)
   }
   return args
 }
@@ -760,6 +802,161 @@ const buildScenario = (db, now) => {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The large scenario (benchmarks): N devices × M managed codes, a fraction of them failing
+// ---------------------------------------------------------------------------------------------
+
+/** Code-level errors given to failing codes of the large scenario, in rotation. */
+const LARGE_CODE_ERRORS = [
+  ["failed_to_set_on_device", "Failed to set code on device."],
+  ["no_space_for_access_code_on_device", "No space for access code on device."],
+  ["code_constraints_violated", "Code does not satisfy the device's code constraints."],
+  ["duplicate_code_on_device", "Duplicate access code detected on device."],
+]
+
+/** The errors of the k-th failing code (code-level, like Seam's `is_access_code_error`). */
+const largeCodeErrors = (k, createdAt) => {
+  const [error_code, message] = LARGE_CODE_ERRORS[k % LARGE_CODE_ERRORS.length]
+  return [{ error_code, message, is_access_code_error: true, created_at: createdAt }]
+}
+
+const gcd = (a, b) => (b === 0 ? a : gcd(b, a % b))
+
+const LARGE_BRANDS = [
+  ["august", "August", "august_lock", "August Wi-Fi Smart Lock"],
+  ["schlage", "Schlage", "schlage_lock", "Schlage Encode Smart WiFi Deadbolt"],
+  ["kwikset", "Kwikset", "kwikset_lock", "Kwikset Halo Touchscreen Wi-Fi Smart Lock"],
+  ["smartthings", "SmartThings", "smartthings_lock", "Yale Assure Lock SL (via SmartThings)"],
+]
+
+const buildLargeScenario = (db, now, { devices, codesPerDevice, failingRatio }) => {
+  const iso = (ms) => new Date(ms).toISOString()
+  const workspace_id = stableUuid("workspace/large-portfolio")
+  db.addWorkspace({
+    workspace_id,
+    name: "Large Portfolio (benchmark)",
+    company_name: "Large Portfolio LLC",
+    is_sandbox: true,
+    created_at: iso(now - 400 * DAY),
+  })
+  db.addApiKey({ name: "Seam Code Doctor", token: API_KEY, workspace_id })
+  const accounts = LARGE_BRANDS.map(([provider]) => {
+    const connected_account_id = stableUuid(`large/connected_account/${provider}`)
+    db.addConnectedAccount({
+      connected_account_id,
+      provider,
+      workspace_id,
+      user_identifier: { email: `ops+${provider}@large.example` },
+      display_name: `ops+${provider}@large.example`,
+      created_at: iso(now - 300 * DAY),
+    })
+    return connected_account_id
+  })
+  const deviceIds = []
+  for (let i = 0; i < devices; i++) {
+    const [manufacturer, brand, device_type, model] = LARGE_BRANDS[i % LARGE_BRANDS.length]
+    const device_id = stableUuid(`large/device/${i}`)
+    const name = `Unit ${String(i + 1).padStart(4, "0")} Front Door`
+    db.addDevice({
+      device_id,
+      workspace_id,
+      connected_account_id: accounts[i % accounts.length],
+      device_type,
+      name,
+      display_name: name,
+      can_remotely_lock: true,
+      can_remotely_unlock: true,
+      can_program_online_access_codes: true,
+      created_at: iso(now - 200 * DAY + i * 1000),
+      errors: [],
+      warnings: [],
+      properties: {
+        name,
+        appearance: { name },
+        manufacturer,
+        model: { display_name: model, manufacturer_display_name: brand },
+        online: true,
+        locked: true,
+        battery_level: 0.82,
+        battery: { level: 0.82, status: "good" },
+        supported_code_lengths: [4, 5, 6, 7, 8],
+        max_active_codes_supported: 250,
+        code_constraints: [],
+        supports_backup_access_code_pool: false,
+        backup_access_code_pool_enabled: false,
+        online_access_codes_enabled: true,
+        offline_access_codes_enabled: false,
+        has_native_entry_events: true,
+      },
+    })
+    deviceIds.push(device_id)
+  }
+  // Codes are added interleaved (code k is on device k mod N), so any prefix of them is spread
+  // over the devices. Failing codes: a fixed permutation k -> k·P mod total picks exactly
+  // round(total·R) of them, scattered over the devices.
+  const total = devices * codesPerDevice
+  const failing = Math.round(total * failingRatio)
+  const prime = [7919, 7907, 104729, 1299709].find((p) => gcd(p, total) === 1) ?? 1
+  const erroredAt = iso(now - 40 * 60 * 1000)
+  let failingSeen = 0
+  for (let k = 0; k < total; k++) {
+    const i = k % devices
+    const fails = total > 0 && (k * prime) % total < failing
+    const timeBound = k % 5 < 3
+    const starts = now + (1 + (k % 216)) * HOUR // within Seam's 9-day programming window
+    db.addAccessCode({
+      access_code_id: stableUuid(`large/access_code/${k}`),
+      workspace_id,
+      device_id: deviceIds[i],
+      name: timeBound ? `Guest ${k} (${stayLabel(starts, starts + 3 * DAY)})` : `Staff ${k}`,
+      code: String(1000 + ((k * 37) % 9000)),
+      type: timeBound ? "time_bound" : "ongoing",
+      ...(timeBound ? { starts_at: iso(starts), ends_at: iso(starts + 3 * DAY) } : {}),
+      created_at: iso(now - 2 * DAY),
+      status: fails ? "unset" : "set",
+      errors: fails ? largeCodeErrors(failingSeen, erroredAt) : [],
+      warnings: [],
+      pending_mutations: [],
+      is_managed: true,
+      is_backup_access_code_available: false,
+      is_external_modification_allowed: false,
+      is_one_time_use: false,
+      is_offline_access_code: false,
+      is_scheduled_on_device: timeBound,
+      is_waiting_for_code_assignment: false,
+    })
+    if (fails) failingSeen += 1
+  }
+  return {
+    workspace_id,
+    scenario: "large",
+    counts: { devices, codes: total, failing: failingSeen },
+  }
+}
+
+/** Seam routes the shim answers itself in the large scenario (see the header). */
+const LARGE_SEAM_ROUTES = {
+  "/access_codes/list": {
+    methods: ["GET", "POST"],
+    handle: (db, workspace_id, params) => {
+      const { device_id, access_code_ids } = params
+      if (!device_id && !access_code_ids) {
+        return invalidInput("Either 'device_id' or 'access_code_ids' is required")
+      }
+      const wanted = access_code_ids == null ? null : new Set([].concat(access_code_ids))
+      const access_codes = db.access_codes.filter(
+        (ac) =>
+          ac.workspace_id === workspace_id &&
+          ac.is_managed !== false &&
+          !(ac.is_backup ?? false) &&
+          (!device_id || ac.device_id === device_id) &&
+          (wanted == null || wanted.has(ac.access_code_id)),
+      )
+      return jsonResult(200, { access_codes, ok: true })
+    },
+  },
+}
+
+// ---------------------------------------------------------------------------------------------
 // Shim: Seam routes the fake lacks
 // ---------------------------------------------------------------------------------------------
 
@@ -1029,6 +1226,36 @@ const makeShimRoutes = (ctx) => ({
     }
     return jsonResult(200, { ok: true, device: ctx.db.updateDevice({ device_id, ...patch }) })
   },
+  "POST /_shim/bulk_update": (b) => {
+    const kind = b.kind
+    if (kind !== "access_codes" && kind !== "devices") {
+      return jsonResult(400, { ok: false, error: 'kind must be "access_codes" or "devices"' })
+    }
+    const patch = b.patch ?? {}
+    if (typeof patch !== "object" || Array.isArray(patch)) {
+      return jsonResult(400, { ok: false, error: "patch must be an object" })
+    }
+    if (b.only != null && b.only !== "healthy" && b.only !== "failing") {
+      return jsonResult(400, { ok: false, error: 'only must be "healthy" or "failing"' })
+    }
+    const limit = b.limit == null ? Infinity : Number(b.limit)
+    if (!(limit >= 0)) return jsonResult(400, { ok: false, error: "limit must be >= 0" })
+    const deviceIds = b.device_ids == null ? null : new Set([].concat(b.device_ids))
+    const failing = (row) => (row.errors ?? []).length > 0
+    const rows = (kind === "devices" ? ctx.db.devices : ctx.db.access_codes).filter(
+      (row) =>
+        row.workspace_id === ctx.ids.workspace_id &&
+        (deviceIds == null || deviceIds.has(row.device_id)) &&
+        (b.only == null || (b.only === "failing") === failing(row)),
+    )
+    const chosen = rows.slice(0, limit)
+    for (const row of chosen) {
+      if (kind === "devices") ctx.db.updateDevice({ ...patch, device_id: row.device_id })
+      else ctx.db.updateAccessCode({ ...patch, access_code_id: row.access_code_id })
+    }
+    const key = kind === "devices" ? "device_id" : "access_code_id"
+    return jsonResult(200, { ok: true, updated: chosen.length, ids: chosen.map((row) => row[key]) })
+  },
   "POST /_shim/add_access_code": (b) => {
     const device = ctx.db.devices.find((d) => d.device_id === b.device_id)
     if (device == null) return jsonResult(404, { ok: false, error: `device not found: ${b.device_id}` })
@@ -1058,7 +1285,9 @@ const main = async () => {
   const fake = await createFake()
   await fake.seed()
   const db = fake.database
-  const ids = buildScenario(db, Date.now())
+  const large = args.scenario === "large"
+  const ids = large ? buildLargeScenario(db, Date.now(), args) : buildScenario(db, Date.now())
+  const seamRoutes = large ? { ...SHIMMED_SEAM_ROUTES, ...LARGE_SEAM_ROUTES } : SHIMMED_SEAM_ROUTES
   const ctx = { fake, db, ids, port: 0, snapshot: null }
   ctx.snapshot = await fake.toJSON()
 
@@ -1101,8 +1330,8 @@ const main = async () => {
     if (rule != null) {
       result = failureResult(rule, db.getNextRequestId())
       call.injected = true
-    } else if (path in SHIMMED_SEAM_ROUTES) {
-      result = handleShimmedSeamRoute(db, SHIMMED_SEAM_ROUTES[path], req, path, call.query, parsedBody)
+    } else if (path in seamRoutes) {
+      result = handleShimmedSeamRoute(db, seamRoutes[path], req, path, call.query, parsedBody)
     } else {
       result = await forward(upstreamPort, req, body)
     }

@@ -51,6 +51,12 @@ unmanaged codes (`ids["unmanaged"]`, is_managed false, status set):
     landlord_code  front_door  "Landlord", PIN 8642
 `ids["foreign"]`: a code in the fake's seeded workspace (key `seam_apikey1_token`) that the
 fake's buggy `/access_codes/list` leaks into every workspace's results.
+
+The large scenario (benchmarks: `SeamFake.start(scenario="large", devices=1000,
+codes_per_device=10, failing_ratio=0.05)`) seeds N devices with M managed codes each, a fraction
+failing with code-level errors, in about a second; `ids` is then `{"workspace_id", "scenario":
+"large", "counts": {"devices", "codes", "failing"}}`, and `bulk_update()` changes many codes or
+devices in one call (see `devtools/fake_seam.mjs`).
 """
 
 from __future__ import annotations
@@ -102,14 +108,39 @@ class SeamFake:
         port: public port for the fake (0 = any free port).
         ready_timeout: seconds to wait for the process to report ready.
         node: the node executable (default: `node` on PATH).
+        scenario: "default" (Harbor View Rentals) or "large" (benchmark workspace).
+        devices / codes_per_device / failing_ratio: the large scenario's size (ignored for
+            "default"): devices, managed codes per device, fraction of codes failing.
     """
 
     def __init__(
-        self, port: int = 0, *, ready_timeout: float = 20.0, node: str | None = None
+        self,
+        port: int = 0,
+        *,
+        ready_timeout: float = 20.0,
+        node: str | None = None,
+        scenario: Literal["default", "large"] = "default",
+        devices: int = 1000,
+        codes_per_device: int = 10,
+        failing_ratio: float = 0.05,
     ) -> None:
         self._requested_port = port
         self._ready_timeout = ready_timeout
         self._node = node
+        self._scenario_args: list[str] = (
+            [
+                "--scenario",
+                "large",
+                "--devices",
+                str(devices),
+                "--codes-per-device",
+                str(codes_per_device),
+                "--failing-ratio",
+                repr(float(failing_ratio)),
+            ]
+            if scenario == "large"
+            else []
+        )
         self._process: asyncio.subprocess.Process | None = None
         self._client: httpx.AsyncClient | None = None
         self._drains: list[asyncio.Task[None]] = []
@@ -124,10 +155,26 @@ class SeamFake:
 
     @classmethod
     def start(
-        cls, port: int = 0, *, ready_timeout: float = 20.0, node: str | None = None
+        cls,
+        port: int = 0,
+        *,
+        ready_timeout: float = 20.0,
+        node: str | None = None,
+        scenario: Literal["default", "large"] = "default",
+        devices: int = 1000,
+        codes_per_device: int = 10,
+        failing_ratio: float = 0.05,
     ) -> SeamFake:
         """An unstarted handle: use `async with SeamFake.start() as fake:` or `await`."""
-        return cls(port, ready_timeout=ready_timeout, node=node)
+        return cls(
+            port,
+            ready_timeout=ready_timeout,
+            node=node,
+            scenario=scenario,
+            devices=devices,
+            codes_per_device=codes_per_device,
+            failing_ratio=failing_ratio,
+        )
 
     def __await__(self) -> Generator[Any, None, SeamFake]:
         return self.launch().__await__()
@@ -166,6 +213,7 @@ class SeamFake:
             "--port",
             str(self._requested_port),
             "--exit-on-stdin-close",
+            *self._scenario_args,
             cwd=str(REPO_ROOT),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -382,6 +430,36 @@ class SeamFake:
         data = await self._control("POST", "/_shim/add_access_code", fields)
         code: dict[str, Any] = data["access_code"]
         return code
+
+    async def bulk_update(
+        self,
+        kind: Literal["access_codes", "devices"],
+        patch: dict[str, Any],
+        *,
+        limit: int | None = None,
+        only: Literal["healthy", "failing"] | None = None,
+        device_ids: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Patch many codes or devices of the scenario workspace at once; returns their ids.
+
+        Rows are taken in seeded order (large scenario: codes interleaved over the devices, so
+        the first N codes are on N different devices when N ≤ devices), filtered by `only`
+        ("healthy" = no errors, "failing" = some errors) and `device_ids`, at most `limit`.
+        `patch` is applied as in `update_access_code` / `update_device`.
+        """
+        data = await self._control(
+            "POST",
+            "/_shim/bulk_update",
+            {
+                "kind": kind,
+                "patch": patch,
+                "limit": limit,
+                "only": only,
+                "device_ids": list(device_ids) if device_ids is not None else None,
+            },
+        )
+        changed: list[str] = data["ids"]
+        return changed
 
     async def simulate_outage(
         self, routes: Sequence[str], *, workspace_id: str | None = None
