@@ -285,7 +285,12 @@ class Scanner:
         skipped: str | None = None
         if self.alerts is not None:
             store = self.alerts.store
-            if await store.acquire_lease(LEASE_NAME, self.holder, self.lease_ttl):
+            if await store.acquire_lease(
+                LEASE_NAME,
+                self.holder,
+                self.lease_ttl,
+                dead_holder=_dead_local_holder(await store.lease_holder(LEASE_NAME)),
+            ):
                 report = await self.alerts.reconcile(scan)
             else:
                 skipped = "another scanner holds the alert lease"
@@ -336,6 +341,23 @@ class Scanner:
                 await self.alerts.store.release_lease(LEASE_NAME, self.holder)
             except Exception:
                 logger.warning("could not release the scanner lease", exc_info=True)
+
+
+def _dead_local_holder(holder: str | None) -> str | None:
+    """`holder` if it names a process on this host that no longer runs (killed, crashed)."""
+    if not holder:
+        return None
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return None
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return holder
+    except PermissionError:
+        return None
+    return None
 
 
 def _log_outcome(outcome: ScanOutcome) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
@@ -335,8 +336,9 @@ class Store:
         Args:
             scan: the scan's summary (`scan_id` is ignored; a new one is assigned).
             seen: findings observed by this scan: new fingerprints are inserted (first_seen =
-                `observed_at`), known ones get `last_seen`, kind and message refreshed, resolved
-                ones reopen with a new first_seen.
+                `observed_at`); known ones are rewritten only when their kind, message or alert
+                changed (a quiet scan writes nothing but its scan row); resolved ones reopen
+                with a new first_seen.
             resolved: fingerprints that this scan saw cleared (only for devices it fully saw).
             retention_days: resolved fingerprints, alerts and digests, and scan rows, older than
                 this are deleted.
@@ -367,7 +369,12 @@ class Store:
                 "   THEN excluded.first_seen ELSE alert_fingerprints.first_seen END,"
                 " last_seen = excluded.last_seen, kind = excluded.kind,"
                 " message = excluded.message, source = excluded.source,"
-                " state = 'open', resolved_at = NULL",
+                " state = 'open', resolved_at = NULL"
+                # An unchanged open problem is not rewritten: a quiet scan writes only its row.
+                " WHERE alert_fingerprints.state != 'open'"
+                "   OR alert_fingerprints.kind != excluded.kind"
+                "   OR alert_fingerprints.message != excluded.message"
+                "   OR alert_fingerprints.alert_key != excluded.alert_key",
                 [
                     (
                         f.fingerprint,
@@ -428,9 +435,21 @@ class Store:
         ]
 
     async def open_fingerprints(self) -> dict[str, FingerprintRecord]:
-        """Every open fingerprint, by fingerprint."""
+        """Every open fingerprint, by fingerprint.
+
+        An unchanged open problem is not rewritten by each scan (a quiet scan writes only its
+        scan row), so its `last_seen` is the later of its stored time and the latest scan's.
+        """
         rows = await self._fetchall("SELECT * FROM alert_fingerprints WHERE state = 'open'")
-        return {row["fingerprint"]: _fingerprint(row) for row in rows}
+        latest = await self._fetchall("SELECT MAX(finished_at) AS at FROM scans")
+        last_scan = _dt(latest[0]["at"]) if latest else None
+        records = {}
+        for row in rows:
+            record = _fingerprint(row)
+            if last_scan is not None and last_scan > record.last_seen:
+                record = dataclasses.replace(record, last_seen=last_scan)
+            records[row["fingerprint"]] = record
+        return records
 
     async def fingerprints_for(
         self, alert_key: str, *, include_resolved: bool = False
@@ -700,11 +719,14 @@ class Store:
             (_iso(at), digest_id),
         )
 
-    async def acquire_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
+    async def acquire_lease(
+        self, name: str, holder: str, ttl_seconds: float, *, dead_holder: str | None = None
+    ) -> bool:
         """Take or renew the named lease for `ttl_seconds`; False while someone else holds it.
 
         Lets one scanner post at a time when several processes share the database (a lease
-        left by a crashed process expires after its ttl).
+        left by a crashed process expires after its ttl, or at once when the caller names it as
+        `dead_holder`, e.g. a process on this host that no longer exists).
         """
         now = utcnow()
         async with self._write_lock:
@@ -712,11 +734,23 @@ class Store:
                 "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"
                 " ON CONFLICT(name) DO UPDATE SET holder = excluded.holder,"
                 " expires_at = excluded.expires_at"
-                " WHERE leases.holder = excluded.holder OR leases.expires_at < ?",
-                (name, holder, _iso(now + timedelta(seconds=ttl_seconds)), _iso(now)),
+                " WHERE leases.holder = excluded.holder OR leases.expires_at < ?"
+                " OR leases.holder = ?",
+                (
+                    name,
+                    holder,
+                    _iso(now + timedelta(seconds=ttl_seconds)),
+                    _iso(now),
+                    dead_holder or "",
+                ),
             )
             await self._db.commit()
             return cursor.rowcount == 1
+
+    async def lease_holder(self, name: str) -> str | None:
+        """Who holds the named lease now (expired or not), or None."""
+        rows = await self._fetchall("SELECT holder FROM leases WHERE name = ?", (name,))
+        return str(rows[0]["holder"]) if rows else None
 
     async def release_lease(self, name: str, holder: str) -> None:
         """Give the lease up (only if `holder` has it)."""

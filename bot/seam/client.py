@@ -47,6 +47,9 @@ class SeamClient:
         max_read_attempts: attempts for one read, the first included.
         transport: optional httpx transport (tests).
         sleep: the sleep coroutine used between retries (tests may record it).
+        max_in_flight: Seam requests sent at once; more wait their turn here, before the
+            timeout starts (a slow Seam must not pile hundreds of requests into the
+            connection pool, where they would time out and starve Slack acks).
 
     Raises (from every method): subclasses of `bot.seam.errors.SeamApiError`.
     """
@@ -61,7 +64,9 @@ class SeamClient:
         max_read_attempts: int = 4,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_in_flight: int = 32,
     ) -> None:
+        self._slots = asyncio.Semaphore(max(1, max_in_flight))
         self._http = httpx.AsyncClient(
             base_url=endpoint.rstrip("/"),
             headers={
@@ -71,6 +76,10 @@ class SeamClient:
                 "User-Agent": "seam-code-doctor/0.1",
             },
             timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(
+                max_connections=max(1, max_in_flight),
+                max_keepalive_connections=max(1, max_in_flight),
+            ),
             transport=transport,
             trust_env=False,
         )
@@ -94,6 +103,10 @@ class SeamClient:
 
     async def _send(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST once; return the decoded JSON object or raise a typed error."""
+        async with self._slots:
+            return await self._send_now(path, body)
+
+    async def _send_now(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         self.calls += 1
         started = time.monotonic()
         try:
