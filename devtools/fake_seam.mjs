@@ -1088,6 +1088,64 @@ const handleShimmedSeamRoute = (db, route, req, path, query, body) => {
 // Injection state (delays, failures) and the call log
 // ---------------------------------------------------------------------------------------------
 
+
+// ---------------------------------------------------------------------------------------------
+// Settling: what real Seam does after a change succeeds (the fake keeps stale errors forever)
+// ---------------------------------------------------------------------------------------------
+
+const SLOT_ERRORS = new Set([
+  "no_space_for_access_code_on_device",
+  "august_device_slots_full",
+  "smartthings_no_free_slots_available",
+  "hubitat_no_free_positions_available",
+])
+
+/** True for a problem that belongs to the device or account rather than the code itself. */
+const isParentIssue = (issue) =>
+  issue?.is_device_error === true || issue?.is_connected_account_error === true
+
+/**
+ * After a successful change, Seam re-programs the lock and re-evaluates the codes on it; the
+ * official fake never clears an error. This mimics the outcome, so the demo and the tests can see
+ * a remedy resolve an alert: a new PIN clears the code's own errors and warnings; deleting or
+ * converting the unmanaged twin clears the duplicate-PIN error on codes with that PIN; deleting
+ * any code frees a slot, clearing slot-full errors on that lock. Device-level problems stay.
+ * `snapshot` is the target code's {device_id, code} from before the request (a delete removes it).
+ */
+const settleAfterChange = (db, path, params, snapshot) => {
+  const byId = (id) => db.access_codes.find((ac) => ac.access_code_id === id)
+  const clear = (code, keep) =>
+    db.updateAccessCode({
+      access_code_id: code.access_code_id,
+      errors: (code.errors ?? []).filter(keep),
+      warnings: (code.warnings ?? []).filter((w) => keep({ ...w, error_code: w.warning_code })),
+    })
+  if (path === "/access_codes/update" && params.code != null) {
+    const code = byId(params.access_code_id)
+    if (code != null) {
+      clear(code, isParentIssue)
+      db.updateAccessCode({ access_code_id: code.access_code_id, status: "set" })
+    }
+    return
+  }
+  const target = params.access_code_id
+  const deviceId = snapshot?.device_id
+  if (deviceId == null) return
+  const pin = snapshot.code
+  if (path === "/access_codes/unmanaged/delete" || path === "/access_codes/unmanaged/convert_to_managed") {
+    for (const ac of db.access_codes) {
+      if (ac.device_id !== deviceId || ac.access_code_id === target) continue
+      const named = (e) => e.unmanaged_access_code_id === target || (pin != null && ac.code === pin)
+      clear(ac, (e) => !(e.error_code === "duplicate_code_on_device" && named(e)))
+    }
+  }
+  if (path === "/access_codes/delete" || path === "/access_codes/unmanaged/delete") {
+    for (const ac of db.access_codes) {
+      if (ac.device_id === deviceId) clear(ac, (e) => !SLOT_ERRORS.has(e.error_code))
+    }
+  }
+}
+
 const state = {
   delays: [], // {seconds, paths: string[] | null, phase: "after" | "before"}
   failures: [], // {status, paths, methods, remaining (null = unlimited), retry_after, body}
@@ -1325,6 +1383,9 @@ const main = async () => {
     const delay = findDelay(path)
     if (delay?.phase === "before") await sleep(delay.seconds * 1000)
 
+    const targetId = { ...call.query, ...(parsedBody ?? {}) }.access_code_id
+    const before = db.access_codes.find((ac) => ac.access_code_id === targetId)
+    const snapshot = before == null ? null : { device_id: before.device_id, code: before.code }
     let result
     const rule = takeFailure(req.method, path)
     if (rule != null) {
@@ -1336,6 +1397,9 @@ const main = async () => {
       result = await forward(upstreamPort, req, body)
     }
     call.status = result.status
+    if (!call.injected && result.status === 200) {
+      settleAfterChange(db, path, { ...call.query, ...(parsedBody ?? {}) }, snapshot)
+    }
     if (delay?.phase === "after") {
       const remaining = delay.seconds * 1000 - (Date.now() - started)
       if (remaining > 0) await sleep(remaining)

@@ -58,6 +58,15 @@ async def wait_thread_reply(bot: Bot, ts: str, needle: str) -> dict:  # type: ig
     )
 
 
+async def wait_resolved(bot: Bot, key: str) -> None:
+    for _ in range(200):
+        record = await bot.services.store.alert(key)
+        if record is not None and record.state == "resolved":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"alert {key} was not resolved")
+
+
 def current_text(bot: Bot, record: AlertRecord) -> str:
     assert record.channel and record.ts
     message = bot.slack.message_store[(record.channel, record.ts)]
@@ -139,8 +148,8 @@ async def test_recheck_on_alert_resolves_it_in_place(alerting: Bot) -> None:
     )
     reply = await bot.reply(key)
     assert reply.get("replace_original") is False  # the alert is not replaced by the code view
-    await bot.slack.wait_for(lambda: "Resolved" in current_text(bot, record), timeout=10)
-    assert (await alert_of(bot, f"code:{code_id}")).state == "resolved"
+    await wait_resolved(bot, f"code:{code_id}")
+    assert "Resolved" in current_text(bot, record)
 
 
 async def test_remedy_on_alert_replies_in_thread(alerting: Bot) -> None:
@@ -162,3 +171,40 @@ async def test_remedy_on_alert_replies_in_thread(alerting: Bot) -> None:
     assert await bot.seam.calls("/access_codes/unmanaged/convert_to_managed")
     await asyncio.sleep(0)
     assert json.dumps(bot.slack.message_store[(CHANNEL, record.ts or "")])  # still there
+
+
+async def test_fixing_a_code_from_its_alert_resolves_the_alert(alerting: Bot) -> None:
+    """Update PIN pressed on an alert: Seam (the fake, settling like Seam) clears the error, the
+    bot re-scans that lock and edits the alert to Resolved in place."""
+    bot = alerting
+    code_id = bot.seam.ids["codes"]["failed_to_set"]
+    record = await alert_of(bot, f"code:{code_id}")
+    view, _ = await open_modal(
+        bot,
+        "update_pin",
+        code_id,
+        is_ephemeral=False,
+        channel_id=CHANNEL,
+        message_ts=record.ts or "",
+    )
+    await bot.submit(view, {"new_pin": {"pin_value": "5821"}})
+    await wait_thread_reply(bot, record.ts or "", "Update PIN")
+    await wait_resolved(bot, f"code:{code_id}")
+    assert "Resolved" in current_text(bot, record)
+
+
+async def test_deleting_the_duplicate_resolves_the_duplicate_alert(alerting: Bot) -> None:
+    bot = alerting
+    code_id = bot.seam.ids["codes"]["duplicate"]
+    record = await alert_of(bot, f"code:{code_id}")
+    view, _ = await open_modal(
+        bot,
+        "delete_unmanaged",
+        code_id,
+        is_ephemeral=False,
+        channel_id=CHANNEL,
+        message_ts=record.ts or "",
+    )
+    await bot.submit(view, {})
+    await wait_resolved(bot, f"code:{code_id}")
+    assert "Resolved" in current_text(bot, record)
