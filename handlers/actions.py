@@ -38,7 +38,7 @@ from bot.scanner import rescan_devices
 from bot.seam.errors import SeamApiError
 from bot.seam.models import AccessCode, Device
 from bot.services import Services, services_from
-from handlers.common import Press, read_press, refusal_message, send
+from handlers.common import Press, read_press, refused, send
 from handlers.replies import internal_error_message, seam_failure_message, stale_button_message
 
 logger = logging.getLogger(__name__)
@@ -172,9 +172,7 @@ async def show_pin(
     await ack()
     press = read_press(body)
     services = services_from(context)
-    if not services.settings.may_run_remedies(press.user_id):
-        logger.info("refused show_pin for %s", press.user_id)
-        await send(respond, refusal_message(), replace_original=False)
+    if await refused(services, press, respond):
         return
     loaded = await _pressed_code(press, respond, services)
     if loaded is None:
@@ -346,9 +344,7 @@ async def open_remedy(
         logger.warning("unknown remedy action %r", press.action_id)
         await send(respond, internal_error_message(), replace_original=False)
         return
-    if not services.settings.may_run_remedies(press.user_id):
-        logger.info("refused %s for %s", action.value, press.user_id)
-        await send(respond, refusal_message(), replace_original=False)
+    if await refused(services, press, respond):
         return
     code_id = _code_id(press)
     if code_id is None or not press.trigger_id:

@@ -20,7 +20,7 @@ from bot.formatting import slack_date
 from bot.scanner import rescan_devices
 from bot.seam.errors import SeamApiError
 from bot.services import Services, services_from
-from handlers.common import Press, read_press, refusal_message, send
+from handlers.common import Press, read_press, refused, send
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +81,7 @@ async def acknowledge(
     await ack()
     press = read_press(body)
     services = services_from(context)
-    if not services.settings.may_run_remedies(press.user_id):
-        await send(respond, refusal_message(), replace_original=False)
+    if await refused(services, press, respond):
         return
     key = _alert_key(press.value)
     record = await services.store.alert(key) if key else None
@@ -122,8 +121,7 @@ async def snooze(
     await ack()
     press = read_press(body)
     services = services_from(context)
-    if not services.settings.may_run_remedies(press.user_id):
-        await send(respond, refusal_message(), replace_original=False)
+    if await refused(services, press, respond):
         return
     choice, _, raw_key = press.value.partition("|")
     key = _alert_key(raw_key)

@@ -130,6 +130,15 @@ def read_press(body: dict[str, Any]) -> Press:
     )
 
 
+async def refused(services: Services, press: Press, respond: AsyncRespond) -> bool:
+    """True (after telling the clicker politely) when they are not in `REMEDY_ALLOWED_USERS`."""
+    if services.settings.may_run_remedies(press.user_id):
+        return False
+    logger.info("refused %s for %s", press.action_id, press.user_id)
+    await send(respond, refusal_message(), replace_original=False)
+    return True
+
+
 def refusal_message() -> Message:
     """The polite answer to a user not in `REMEDY_ALLOWED_USERS`."""
     return notice_message(
