@@ -175,6 +175,7 @@ async def build_web_app(
         yield
         if scanner is not None:
             await scanner.stop()
+        await services.drain()
         if seam is None:
             await seam_client.aclose()
         if store is None:

@@ -221,19 +221,20 @@ async def on_update_pin(
         return
     await ack()
     try:
-        logger.info("user %s updating PIN of %s (new PIN %s)", user_id, ctx.code, mask_pin(pin))
-        outcome = await remedies.update_pin(services.seam, code, pin)
-        await _finish(
-            services,
-            client,
-            ctx,
-            key,
-            user_id,
-            RemedyAction.UPDATE_PIN,
-            ctx.code,
-            code.device_id,
-            outcome,
-        )
+        with services.track():
+            logger.info("user %s updating PIN of %s (new PIN %s)", user_id, ctx.code, mask_pin(pin))
+            outcome = await remedies.update_pin(services.seam, code, pin)
+            await _finish(
+                services,
+                client,
+                ctx,
+                key,
+                user_id,
+                RemedyAction.UPDATE_PIN,
+                ctx.code,
+                code.device_id,
+                outcome,
+            )
     except BaseException:
         await services.store.release_remedy(key)
         raise
@@ -321,7 +322,8 @@ async def on_confirm(
         return
     await ack()
     try:
-        await _run_confirmed(services, client, ctx, key, user_id, action)
+        with services.track():
+            await _run_confirmed(services, client, ctx, key, user_id, action)
     except BaseException:
         await services.store.release_remedy(key)
         raise

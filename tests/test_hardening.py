@@ -191,3 +191,24 @@ async def test_stale_command_form_is_401(bot: Bot) -> None:
     headers = signed_headers(SIGNING_SECRET, body, int(time.time()) - 1000)
     response = await bot.http.post(f"{bot.url}/slack/events", content=body, headers=headers)
     assert response.status_code == 401
+
+
+async def test_shutdown_waits_for_a_remedy_in_flight(
+    tmp_path: Path, seam_fake: SeamFake, slack: FakeSlack
+) -> None:
+    from bot.store import Store
+
+    served = serve_bot(tmp_path, seam_fake, slack)
+    bot = await served.__anext__()
+    view, _ = await open_modal(bot, "update_pin", seam_fake.ids["codes"]["failed_to_set"])
+    await seam_fake.delay(1.5, paths=["/access_codes/update"])
+    await bot.submit(view, pin_values("5821"))
+    await asyncio.sleep(0.2)  # the update is in flight
+    with pytest.raises(StopAsyncIteration):
+        await served.__anext__()  # the server shuts down now
+    store = await Store.open(tmp_path / "bot.sqlite3")
+    try:
+        entries = await store.audit_entries()
+        assert [e.outcome for e in entries] == ["success"]  # finished and audited, not cut off
+    finally:
+        await store.close()
