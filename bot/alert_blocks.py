@@ -600,8 +600,16 @@ def digest_message(items: Sequence[DigestItem], *, now: datetime, created_at: da
                 _context(f"Found {slack_date(created_at)}"),
             ],
         )
+    locks = sum(1 for i in items if i.access_code_id is None)
+    what = (
+        "lock problems"
+        if locks == total
+        else "access-code problems"
+        if locks == 0
+        else "access-code and lock problems"
+    )
     head = (
-        f":rotating_light: *{total} new access-code problems found in one scan*\n"
+        f":rotating_light: *{total} new {what} found in one scan*\n"
         "Too many to post one by one, so they are listed here, most urgent first. Look one up "
         f"with `{ids.COMMAND} <access_code_id>`."
     )
@@ -620,4 +628,4 @@ def digest_message(items: Sequence[DigestItem], *, now: datetime, created_at: da
             "this message is updated as they change"
         )
     )
-    return _message(f"{total} new access-code problems ({len(open_items)} open)", blocks)
+    return _message(f"{total} new {what} ({len(open_items)} open)", blocks)

@@ -360,7 +360,7 @@ async def test_storm_becomes_one_digest_updated_in_place(
     assert (report.digests, report.digested, report.posted) == (1, 13, 0)
     [digest] = roots(slack)
     assert validate_blocks(digest["blocks"]) == []
-    assert "13 new access-code problems" in digest["text"]
+    assert "13 new access-code and lock problems" in digest["text"]  # codes and locks
     assert (await scan_and_reconcile(seam, manager)).slack_calls == 0
     await fix(seam_fake, "failed_to_set")
     await fix(seam_fake, "duplicate")
