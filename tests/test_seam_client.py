@@ -254,3 +254,20 @@ async def test_find_falls_back_to_unmanaged() -> None:
         "/access_codes/get",
         "/access_codes/unmanaged/get",
     ]
+
+
+async def test_an_unreadable_list_entry_makes_the_list_unreadable() -> None:
+    """Skipping it would let a scan think the code is gone and resolve its alert."""
+    for bad in ({**CODE, "errors": {"not": "a list"}}, {"device_id": "d1"}):
+        rec = Recorder([ok({"access_codes": [CODE, bad]})])
+        async with rec.client() as seam:
+            with pytest.raises(SeamInvalidResponseError):
+                await seam.list_access_codes("d1")
+
+
+async def test_odd_scalar_types_are_read_tolerantly() -> None:
+    raw = {**CODE, "status": 42, "is_managed": "false", "code": 1234}
+    rec = Recorder([ok({"access_code": raw})])
+    async with rec.client() as seam:
+        code = await seam.get_access_code("ac1")
+    assert code.status == "42" and code.is_managed is False and code.code == "1234"
