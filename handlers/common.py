@@ -195,6 +195,13 @@ async def report_outcome(
             )
         except Exception:
             logger.exception("could not post the remedy thread reply")
+            # At least the person who clicked learns what happened.
+            await send_to_url(
+                services,
+                ctx.response_url,
+                notice_message(f"{label}: {outcome.status}", line, emoji=emoji),
+                replace_original=False,
+            )
     device_id = await _device_of(services, ctx.code)
     if device_id:
         try:

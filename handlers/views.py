@@ -37,6 +37,7 @@ from bot.remedy_views import (
     message_modal,
 )
 from bot.seam.errors import SeamApiError, SeamNotFoundError
+from bot.seam.models import AccessCode
 from bot.services import Services, services_from
 from handlers.common import report_outcome, send_to_url
 from handlers.replies import seam_failure_message
@@ -353,6 +354,22 @@ async def _run_confirmed(
         outcome = remedies.refusal(exc, what, sent=False)
         await _finish(services, client, ctx, key, user_id, action, ctx.target, None, outcome)
         return
+    mismatch = _does_not_fit(action, target)
+    if mismatch:
+        logger.warning("refused %s on %s: %s", action, target.access_code_id, mismatch)
+        outcome = Outcome("error", f"Not done: {mismatch}", changed=False)
+        await _finish(
+            services,
+            client,
+            ctx,
+            key,
+            user_id,
+            action,
+            target.access_code_id,
+            target.device_id,
+            outcome,
+        )
+        return
     backup = None
     if action == RemedyAction.CONVERT_UNMANAGED:
         outcome = await remedies.convert_unmanaged(seam, target)
@@ -379,6 +396,21 @@ async def _run_confirmed(
         target.device_id,
         outcome,
     )
+
+
+def _does_not_fit(action: RemedyAction, target: AccessCode) -> str | None:
+    """Why `action` cannot apply to `target` (checked again at submission: a form may be old
+    or forged), or None."""
+    unmanaged_only = (RemedyAction.CONVERT_UNMANAGED, RemedyAction.DELETE_UNMANAGED)
+    if action in unmanaged_only and target.is_managed:
+        return "that code is managed by Seam, not an unmanaged duplicate."
+    if action == RemedyAction.DELETE_AND_RECREATE and not target.is_managed:
+        return "unmanaged codes cannot be recreated through Seam."
+    if action == RemedyAction.PULL_BACKUP and not (
+        target.is_managed and target.is_time_bound and target.is_backup_access_code_available
+    ):
+        return "backup codes work only for time-bound codes with a backup available."
+    return None
 
 
 async def _tell_requester(

@@ -212,3 +212,37 @@ async def test_shutdown_waits_for_a_remedy_in_flight(
         assert [e.outcome for e in entries] == ["success"]  # finished and audited, not cut off
     finally:
         await store.close()
+
+
+async def test_forged_confirmation_for_a_remedy_that_does_not_apply_is_refused(bot: Bot) -> None:
+    """A backup pull for an ongoing code, submitted directly (an old or forged form)."""
+    from bot.remedy_views import RemedyContext
+
+    code_id = bot.seam.ids["codes"]["healthy_cleaner"]  # ongoing: no backup pool
+    ctx = RemedyContext(
+        action="pull_backup",
+        code=code_id,
+        target=code_id,
+        response_url=bot.slack.response_url("forged-backup"),
+    )
+    view = {"id": "V77", "callback_id": "remedy_confirm", "private_metadata": ctx.dumps()}
+    await bot.submit(view, {})
+    entries = await wait_audit(bot)
+    assert entries[0].outcome == "error" and "backup codes work only" in entries[0].detail
+    assert await bot.seam.calls("/access_codes/pull_backup_access_code") == []
+
+
+async def test_clicker_is_told_when_the_thread_reply_fails(bot: Bot) -> None:
+    code_id = bot.seam.ids["codes"]["duplicate"]
+    view, key = await open_modal(
+        bot,
+        "convert_unmanaged",
+        code_id,
+        is_ephemeral=False,
+        channel_id="CGONE",
+        message_ts="1700000009.000100",
+    )
+    bot.slack.fail_next("chat.postMessage", status=200, error="not_in_channel")
+    await bot.submit(view, {})
+    reply = await bot.reply(key)
+    assert "Convert duplicate to managed" in reply_text(reply)
