@@ -43,11 +43,9 @@ from slack_sdk.models.blocks import (
 
 from bot import ids
 from bot.blocks import (
-    AVAILABLE_ACTIONS,
     MAX_MESSAGE_BLOCKS,
     Message,
-    applies,
-    remedy_actions,
+    code_actions,
     remedy_buttons,
 )
 from bot.catalogue import Catalogue, CatalogueEntry, RemedyAction, Scope
@@ -299,13 +297,6 @@ def _titles(findings: Sequence[Finding], catalogue: Catalogue, limit: int = 3) -
     return ", ".join(names)
 
 
-def _code_actions(code: AccessCode, entries: Sequence[CatalogueEntry]) -> list[RemedyAction]:
-    actions = [a for a in remedy_actions(entries) if applies(a, code)]
-    if RemedyAction.RECHECK in AVAILABLE_ACTIONS and RemedyAction.RECHECK not in actions:
-        actions.append(RemedyAction.RECHECK)
-    return actions
-
-
 # ----------------------------------------------------------------------------- code alerts
 
 
@@ -351,7 +342,7 @@ def code_alert_message(
     blocks.append(_context(_ids_line(status.first_seen, access_code_id, device_id)))
     snapshot = code or AccessCode(access_code_id=access_code_id, device_id=device_id)
     buttons = remedy_buttons(
-        snapshot, _code_actions(snapshot, [_entry(catalogue, f) for f in findings])
+        snapshot, code_actions(snapshot, [_entry(catalogue, f) for f in findings])
     )
     if buttons is not None:
         blocks.append(buttons)
@@ -456,7 +447,7 @@ def device_alert_message(
     if state:
         blocks.append(_context(state))
     blocks.append(_context(_ids_line(status.first_seen, None, device_id)))
-    if affected and RemedyAction.CHECK_DEVICE in AVAILABLE_ACTIONS:
+    if affected:
         # The device buttons take an access_code_id (the handlers find the device from it).
         blocks.append(
             ActionsBlock(

@@ -47,9 +47,6 @@ ACTION_LABELS: dict[RemedyAction, str] = {
     RemedyAction.CONTACT_SUPPORT: "Contact Seam support",
 }
 
-#: Remedy actions whose buttons have handlers (handlers/actions.py binds every one).
-AVAILABLE_ACTIONS: frozenset[RemedyAction] = frozenset(RemedyAction)
-
 
 @dataclass(frozen=True)
 class Message:
@@ -147,27 +144,40 @@ def _device_line(device: Device | None, device_id: str) -> str:
     return f"{escape_mrkdwn(device.name, 150)}\n{state}"
 
 
-def remedy_actions(
-    entries: Iterable[CatalogueEntry], available: frozenset[RemedyAction] = AVAILABLE_ACTIONS
-) -> list[RemedyAction]:
-    """The distinct remedy actions of `entries`, in catalogue order, limited to `available`."""
-    seen: list[RemedyAction] = []
-    for entry in entries:
-        for action in entry.actions:
-            if action in available and action not in seen:
-                seen.append(action)
-    return seen
+def can_pull_backup(code: AccessCode) -> bool:
+    """Seam pulls backup codes only for managed time-bound codes with one available
+    (docs.seam.co/latest/capability-guides/smart-locks/access-codes/backup-access-codes)."""
+    return code.is_managed and code.is_time_bound and code.is_backup_access_code_available
 
 
 def applies(action: RemedyAction, code: AccessCode) -> bool:
-    """Whether a remedy can act on this code at all (e.g. backups need a time-bound code)."""
+    """Whether a remedy button makes sense on a message about `code`.
+
+    Backups need `can_pull_backup`; a PIN change, a recreate, or converting the duplicate
+    *into* a sibling need the message's code to be managed.
+    """
     if action == RemedyAction.PULL_BACKUP:
-        return code.is_time_bound and code.is_backup_access_code_available and code.is_managed
-    if action in (RemedyAction.UPDATE_PIN, RemedyAction.DELETE_AND_RECREATE):
+        return can_pull_backup(code)
+    if action in (
+        RemedyAction.UPDATE_PIN,
+        RemedyAction.DELETE_AND_RECREATE,
+        RemedyAction.CONVERT_UNMANAGED,
+    ):
         return code.is_managed
-    if action in (RemedyAction.CONVERT_UNMANAGED, RemedyAction.DELETE_UNMANAGED):
-        return code.is_managed or action == RemedyAction.DELETE_UNMANAGED
     return True
+
+
+def code_actions(code: AccessCode, entries: Iterable[CatalogueEntry]) -> list[RemedyAction]:
+    """The distinct remedy actions of `entries` that apply to `code`, in catalogue order, with
+    Re-check always offered last if no entry listed it."""
+    actions: list[RemedyAction] = []
+    for entry in entries:
+        for action in entry.actions:
+            if action not in actions and applies(action, code):
+                actions.append(action)
+    if RemedyAction.RECHECK not in actions:
+        actions.append(RemedyAction.RECHECK)
+    return actions
 
 
 def remedy_buttons(code: AccessCode, actions: Sequence[RemedyAction]) -> ActionsBlock | None:
@@ -192,7 +202,6 @@ def access_code_message(
     *,
     catalogue: Catalogue | None = None,
     now: datetime | None = None,
-    available: frozenset[RemedyAction] = AVAILABLE_ACTIONS,
 ) -> Message:
     """The `/seam-code` answer for one access code.
 
@@ -250,10 +259,7 @@ def access_code_message(
                 ]
             )
         )
-    actions = [a for a in remedy_actions(entries, available) if applies(a, code)]
-    if RemedyAction.RECHECK in available and RemedyAction.RECHECK not in actions:
-        actions.append(RemedyAction.RECHECK)
-    buttons = remedy_buttons(code, actions)
+    buttons = remedy_buttons(code, code_actions(code, entries))
     if buttons is not None:
         if code.code:
             buttons.elements.append(

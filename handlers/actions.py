@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
-from bot.blocks import access_code_message, notice_message
+from bot.blocks import access_code_message, can_pull_backup, notice_message
 from bot.catalogue import RemedyAction
 from bot.formatting import escape_mrkdwn, parse_command_text
 from bot.lookup import fetch_code_and_device
@@ -278,7 +278,7 @@ async def _open_backup(
 ) -> None:
     code, device = await fetch_code_and_device(services.seam, code_id)
     ctx = press.context(RemedyAction.PULL_BACKUP.value, code_id, code_id)
-    if not code.is_time_bound or not code.is_backup_access_code_available:
+    if not can_pull_backup(code):
         view = message_modal(
             ctx,
             TITLES[RemedyAction.PULL_BACKUP],

@@ -17,7 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import remedies
-from bot.blocks import Message, notice_message
+from bot.blocks import Message, can_pull_backup, notice_message
 from bot.catalogue import RemedyAction
 from bot.formatting import escape_mrkdwn, mask_pin
 from bot.lookup import fetch_code_and_device
@@ -406,9 +406,7 @@ def _does_not_fit(action: RemedyAction, target: AccessCode) -> str | None:
         return "that code is managed by Seam, not an unmanaged duplicate."
     if action == RemedyAction.DELETE_AND_RECREATE and not target.is_managed:
         return "unmanaged codes cannot be recreated through Seam."
-    if action == RemedyAction.PULL_BACKUP and not (
-        target.is_managed and target.is_time_bound and target.is_backup_access_code_available
-    ):
+    if action == RemedyAction.PULL_BACKUP and not can_pull_backup(target):
         return "backup codes work only for time-bound codes with a backup available."
     return None
 
