@@ -156,12 +156,14 @@ async def report_outcome(
     user_id: str,
     label: str,
     outcome: Outcome,
+    device_id: str | None = None,
 ) -> None:
     """Tell people what a remedy did.
 
     Success or pending: the message the button was on is replaced with the code's fresh state
     and an outcome line (through its `response_url`); for a channel message (an alert) a thread
-    reply also says who did what. Error: only the person who clicked is told, ephemerally.
+    reply also says who did what and the alert on `device_id`'s lock is refreshed in place.
+    Error: only the person who clicked is told, ephemerally.
     """
     emoji = {
         "success": ":white_check_mark:",
@@ -178,14 +180,14 @@ async def report_outcome(
             replace_original=False,
         )
         return
-    try:
-        code, device = await fetch_code_and_device(services.seam, ctx.code)
-        fresh = access_code_message(code, device, catalogue=services.catalogue)
-        message = Message(text=fresh.text, blocks=[_note(line), *fresh.blocks][:50])
-    except SeamApiError as exc:
-        logger.info("after %s, code %s could not be re-read: %s", label, ctx.code, exc)
-        message = notice_message(f"{label}: {outcome.status}", line, emoji=emoji)
     if ctx.ephemeral:
+        try:
+            code, device = await fetch_code_and_device(services.seam, ctx.code)
+            fresh = access_code_message(code, device, catalogue=services.catalogue)
+            message = Message(text=fresh.text, blocks=[_note(line), *fresh.blocks][:50])
+        except SeamApiError as exc:
+            logger.info("after %s, code %s could not be re-read: %s", label, ctx.code, exc)
+            message = notice_message(f"{label}: {outcome.status}", line, emoji=emoji)
         await send_to_url(services, ctx.response_url, message, replace_original=True)
         return
     if ctx.channel and ctx.ts:
@@ -202,22 +204,11 @@ async def report_outcome(
                 notice_message(f"{label}: {outcome.status}", line, emoji=emoji),
                 replace_original=False,
             )
-    device_id = await _device_of(services, ctx.code)
     if device_id:
         try:
             await rescan_devices(services, [device_id])
         except Exception:
             logger.exception("refreshing the alert after %s failed", label)
-
-
-async def _device_of(services: Services, access_code_id: str) -> str | None:
-    record = await services.store.alert(f"code:{access_code_id}")
-    if record is not None and record.device_id:
-        return record.device_id
-    try:
-        return (await services.seam.find_access_code(access_code_id)).device_id
-    except SeamApiError:
-        return None
 
 
 def _note(text: str) -> dict[str, Any]:

@@ -143,7 +143,7 @@ async def _finish(
         await services.store.finish_remedy(key, outcome.status)
     else:
         await services.store.release_remedy(key)
-    await report_outcome(services, client, ctx, user_id, LABELS[action], outcome)
+    await report_outcome(services, client, ctx, user_id, LABELS[action], outcome, device_id)
 
 
 async def _load_pin_context(services: Services, code_id: str) -> tuple[Any, Any, list[Any]]:
