@@ -11,7 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 
 class _Tolerant(BaseModel):
@@ -68,19 +75,12 @@ class _WithIssues(_Tolerant):
     errors: list[SeamIssue] = Field(default_factory=list)
     warnings: list[SeamIssue] = Field(default_factory=list)
 
-    @field_validator("errors", mode="before")
+    @field_validator("errors", "warnings", mode="before")
     @classmethod
-    def _errors(cls, value: Any) -> list[SeamIssue]:
+    def _issues(cls, value: Any, info: ValidationInfo) -> list[SeamIssue]:
         if value and isinstance(value, list) and all(isinstance(v, SeamIssue) for v in value):
             return value
-        return SeamIssue.parse_list(value, "error")
-
-    @field_validator("warnings", mode="before")
-    @classmethod
-    def _warnings(cls, value: Any) -> list[SeamIssue]:
-        if value and isinstance(value, list) and all(isinstance(v, SeamIssue) for v in value):
-            return value
-        return SeamIssue.parse_list(value, "warning")
+        return SeamIssue.parse_list(value, "error" if info.field_name == "errors" else "warning")
 
     @property
     def issues(self) -> list[SeamIssue]:
