@@ -42,9 +42,10 @@ from bench.common import (
     slack_client,
     write_json,
 )
-from bot.alerts import ALERT_PACE_SECONDS, AlertManager
-from bot.catalogue import default_catalogue
-from bot.scanner import Scanner
+from bot.slack.alert_channel import ALERT_PACE_SECONDS
+from bot.slack.alert_channel import slack_alert_service as AlertManager
+from bot.domain.catalogue import default_catalogue
+from bot.services.scanning import Scanner
 from bot.seam.client import SeamClient
 from bot.store import Store
 from devtools.fake_slack import FakeSlack

@@ -46,8 +46,8 @@ from bench.common import (
     print_targets,
     write_json,
 )
-from bot.catalogue import default_catalogue
-from bot.scanner import DEFAULT_CONCURRENCY, scan_workspace
+from bot.domain.catalogue import default_catalogue
+from bot.services.observing import DEFAULT_CONCURRENCY, scan_workspace
 from bot.seam.client import SeamClient
 from devtools.seam_fake import SeamFake
 

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "scan":
         import asyncio
 
-        from bot.scanner import run_cli
+        from bot.cli import run_cli
 
         return asyncio.run(run_cli(settings, once=args.once, post=args.post))
     if args.command in (None, "serve"):

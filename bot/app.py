@@ -1,9 +1,13 @@
-"""App wiring: the Bolt `AsyncApp`, its Slack Web API client, and the aiohttp web application.
+"""The composition root: settings -> Seam client, store, services -> Bolt app -> web app.
 
-Serving model (slack-bolt 1.30, `../shared/reference/slack-platform.md` §1): Bolt's aiohttp
-application answers `POST /slack/events` (slash commands, interactivity and events), verifying
-every request's signature (401 otherwise, handlers never run); `GET /healthz` answers 200 JSON.
-The Seam client is opened when the web app starts and closed when it stops.
+This is the only module that knows every layer. It builds each long-lived object once (one
+httpx client for Seam, one store, one Slack client), wires them, and owns their lifecycle.
+
+Serving model (slack-bolt 1.30; `../shared/reference/slack-platform.md` §1 describes it): Bolt's
+aiohttp application answers `POST /slack/events` (slash commands, interactivity and events),
+verifying every request's signature (401 otherwise, listeners never run); `GET /healthz`
+answers 200 JSON. The Seam client and the store are opened when the web app starts and closed
+when it stops; the scanner (when on) runs as a task of the web app.
 """
 
 from __future__ import annotations
@@ -11,30 +15,41 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
-from slack_bolt.response import BoltResponse
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 import bot
-import handlers
-from bot.catalogue import default_catalogue
-from bot.http_guard import slack_request_guard
-from bot.scanner import build_alert_manager, build_scanner
+from bot.domain.catalogue import default_catalogue
 from bot.seam.client import SeamClient
-from bot.services import CONTEXT_KEY, Services
+from bot.services.alerting import AlertService
+from bot.services.container import Services
+from bot.services.scanning import Scanner
 from bot.settings import Settings
+from bot.slack import listeners
+from bot.slack.alert_channel import slack_alert_service
+from bot.slack.client import build_slack_client
+from bot.slack.http_guard import slack_request_guard
+from bot.slack.middleware import global_middleware
 from bot.store import Store
-from handlers.common import response_url_allowed
 
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "BOLT_KEY",
+    "HEALTH_PATH",
+    "SERVICES_KEY",
+    "SLACK_EVENTS_PATH",
+    "build_alert_service",
+    "build_app",
+    "build_scanner",
+    "build_seam_client",
+    "build_slack_client",
+    "build_web_app",
+]
 
 #: Where Slack posts slash commands, interactivity and events.
 SLACK_EVENTS_PATH = "/slack/events"
@@ -68,25 +83,65 @@ def _without_oauth_env() -> Iterator[None]:
         os.environ.update(saved)
 
 
-def build_slack_client(settings: Settings) -> AsyncWebClient:
-    """The Slack Web API client: `SLACK_API_URL` base, retries on connection errors and 429.
+def build_seam_client(settings: Settings) -> SeamClient:
+    """The one Seam client (one long-lived httpx client) from `SEAM_API_KEY`/`SEAM_ENDPOINT`."""
+    return SeamClient(
+        settings.seam_api_key.get_secret_value(),
+        str(settings.seam_endpoint),
+        timeout=settings.seam_timeout_seconds,
+    )
 
-    The rate-limit handler sleeps for Slack's `Retry-After` before retrying
-    (docs.slack.dev/apis/web-api/rate-limits).
+
+def build_alert_service(
+    services: Services, slack: AsyncWebClient, *, pace_seconds: float | None = None
+) -> AlertService:
+    """The AlertService for `ALERT_CHANNEL` with the settings' reminder and storm values.
+
+    Raises:
+        ValueError: `ALERT_CHANNEL` is not set.
     """
-    return AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=str(settings.slack_api_url),
-        timeout=15,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-        ],
+    settings = services.settings
+    if not settings.alert_channel:
+        raise ValueError("ALERT_CHANNEL is not set")
+    return slack_alert_service(
+        services.store,
+        slack,
+        settings.alert_channel,
+        catalogue=services.catalogue,
+        seam=services.seam,
+        remind_after=settings.alert_remind_hours * 3600,
+        storm_threshold=settings.alert_storm_threshold,
+        pace_seconds=pace_seconds,
+    )
+
+
+def build_scanner(
+    services: Services, slack: AsyncWebClient, *, pace_seconds: float | None = None
+) -> Scanner | None:
+    """The app's scanner from settings, or None when scanning is off.
+
+    `SCAN_INTERVAL_SECONDS=0` turns it off silently; an unset `ALERT_CHANNEL` turns it off with
+    one warning line. `slack` should come from `build_slack_client` (429 retries).
+    """
+    settings = services.settings
+    if settings.scan_interval_seconds <= 0:
+        return None
+    if not settings.alert_channel:
+        logger.warning(
+            "ALERT_CHANNEL is not set: proactive alerts are off (set it to a channel ID such as "
+            "C0123456789, or SCAN_INTERVAL_SECONDS=0 to silence this)"
+        )
+        return None
+    return Scanner(
+        services.seam,
+        catalogue=services.catalogue,
+        alerts=build_alert_service(services, slack, pace_seconds=pace_seconds),
+        interval=settings.scan_interval_seconds,
     )
 
 
 def build_app(settings: Settings, services: Services) -> AsyncApp:
-    """Build the Bolt app in explicit single-workspace token mode and register every handler."""
+    """Build the Bolt app in explicit single-workspace token mode and register every listener."""
     for name in ("slack_bolt.RequestVerification", "slack_bolt.AsyncRequestVerification"):
         bolt_logger = logging.getLogger(name)
         if not any(isinstance(f, _RedactSignatureFailures) for f in bolt_logger.filters):
@@ -99,27 +154,17 @@ def build_app(settings: Settings, services: Services) -> AsyncApp:
             installation_store=None,
             process_before_response=False,
         )
-
-    @app.middleware
-    async def inject_services(
-        context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[Any]]
-    ) -> Any:
-        url = body.get("response_url") if isinstance(body, dict) else None
-        if url and not response_url_allowed(str(url), str(settings.slack_api_url)):
-            logger.warning("rejected a request whose response_url is not Slack's (400)")
-            return BoltResponse(status=400, body={"error": "bad response_url"})
-        context[CONTEXT_KEY] = services
-        return await next()
+    app.middleware(global_middleware(services))
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         logger.error(
-            "unhandled error in a Slack handler (%s request)",
+            "unhandled error in a Slack listener (%s request)",
             body.get("type") or body.get("command") or "unknown",
             exc_info=error,
         )
 
-    handlers.register(app)
+    listeners.register(app)
     return app
 
 
@@ -139,11 +184,7 @@ async def build_web_app(
         seam: an existing Seam client (tests); by default one is created from settings.
         store: an existing store (tests); by default `DATABASE_PATH` is opened.
     """
-    seam_client = seam or SeamClient(
-        settings.seam_api_key.get_secret_value(),
-        str(settings.seam_endpoint),
-        timeout=settings.seam_timeout_seconds,
-    )
+    seam_client = seam or build_seam_client(settings)
     the_store = store or await Store.open(settings.database_path)
     services = Services(
         settings=settings, seam=seam_client, catalogue=default_catalogue(), store=the_store
@@ -171,7 +212,7 @@ async def build_web_app(
             services.alerts = scanner.alerts
             scanner.start()
         elif settings.alert_channel:
-            services.alerts = build_alert_manager(services, bolt.client)
+            services.alerts = build_alert_service(services, bolt.client)
         yield
         if scanner is not None:
             await scanner.stop()
@@ -187,6 +228,6 @@ async def build_web_app(
     return webapp
 
 
-#: Where the web application keeps its `Services` and Bolt app (for the scanner and tests).
+#: Where the web application keeps its `Services` and Bolt app (for tests).
 SERVICES_KEY = web.AppKey("services", Services)
 BOLT_KEY = web.AppKey("bolt", AsyncApp)

@@ -20,7 +20,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+#: A Slack user id (`U…` or `W…`), as in `REMEDY_ALLOWED_USERS` and mentions.
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 class SettingsError(Exception):
@@ -91,7 +92,7 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
         users = frozenset(value)
-        bad = sorted(u for u in users if not _SLACK_USER_ID.match(u))
+        bad = sorted(u for u in users if not SLACK_USER_ID.match(u))
         if bad:
             raise ValueError(f"not Slack user IDs (like U0123ABCD): {', '.join(bad)}")
         return users

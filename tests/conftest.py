@@ -20,7 +20,7 @@ import pytest
 from aiohttp import web
 
 from bot.app import SERVICES_KEY, build_web_app
-from bot.services import Services
+from bot.services.container import Services
 from bot.settings import Settings, load_settings
 from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import SeamFake

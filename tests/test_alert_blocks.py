@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.alert_blocks import (
+from bot.domain.catalogue import Scope, default_catalogue
+from bot.domain.findings import Finding
+from bot.seam.models import AccessCode, Device
+from bot.slack.blocks.alerts import (
     MAX_CODES_SHOWN,
     MAX_DIGEST_ITEMS,
     AlertStatus,
@@ -25,10 +28,7 @@ from bot.alert_blocks import (
     urgency_label,
     woke_reply,
 )
-from bot.blocks import Message
-from bot.catalogue import Scope, default_catalogue
-from bot.findings import Finding
-from bot.seam.models import AccessCode, Device
+from bot.slack.blocks.common import Message
 from devtools.fake_slack import validate_blocks
 
 CAT = default_catalogue()

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import build_alert_service as build_alert_manager
 from bot.app import build_slack_client
-from bot.scanner import build_alert_manager, scan_workspace
+from bot.services.observing import scan_workspace
 from bot.store import AlertRecord
 from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import SeamFake

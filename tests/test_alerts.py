@@ -17,11 +17,13 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts import AlertManager, ChannelPacer, is_worse, plan_alerts
-from bot.catalogue import default_catalogue
-from bot.findings import Finding, findings_for_device
-from bot.scanner import ScanResult
+from bot.domain.alert_plan import is_worse, plan_alerts
+from bot.domain.catalogue import default_catalogue
+from bot.domain.findings import Finding, findings_for_device
+from bot.domain.observation import ScanResult
 from bot.seam.models import AccessCode, Device
+from bot.slack.alert_channel import ChannelPacer
+from bot.slack.alert_channel import slack_alert_service as AlertManager
 from bot.store import Store
 from devtools.fake_slack import FakeSlack, validate_blocks
 
@@ -476,7 +478,7 @@ async def test_not_in_channel_keeps_alerts_pending_and_logs_once(
 ) -> None:
     am = manager(store, slack, clock)
     codes = [code(f"c{i}", "d1", err("failed_to_set_on_device")) for i in range(3)]
-    caplog.set_level(logging.DEBUG, logger="bot.alerts")
+    caplog.set_level(logging.DEBUG, logger="bot.slack.alert_channel")
     for _ in range(2):
         slack.fail_next("chat.postMessage", status=200, error="not_in_channel")
         report = await am.reconcile(make_scan([device("d1")], codes))

@@ -18,12 +18,15 @@ import pytest_asyncio
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts import AlertManager, ChannelPacer, ReconcileReport
 from bot.app import build_slack_client, build_web_app
-from bot.catalogue import default_catalogue
-from bot.scanner import LEASE_NAME, scan_workspace
+from bot.domain.catalogue import default_catalogue
 from bot.seam.client import SeamClient
+from bot.services.alerting import ReconcileReport
+from bot.services.observing import scan_workspace
+from bot.services.scanning import LEASE_NAME
 from bot.settings import load_settings
+from bot.slack.alert_channel import ChannelPacer
+from bot.slack.alert_channel import slack_alert_service as AlertManager
 from bot.store import Store
 from devtools.fake_slack import FakeSlack, validate_blocks
 from devtools.seam_fake import SeamFake
@@ -376,7 +379,7 @@ async def test_served_app_scans_posts_updates_and_resolves(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("bot.scanner.ALERT_PACE_SECONDS", 0.0)
+    monkeypatch.setattr("bot.slack.alert_channel.ALERT_PACE_SECONDS", 0.0)
     settings = load_settings(
         slack_bot_token="xoxb-test",
         slack_signing_secret="secret",

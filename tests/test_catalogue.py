@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.catalogue import (
+from bot.domain.catalogue import (
     CATALOGUE_PATH,
     Catalogue,
     CatalogueEntry,

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bot.catalogue import Catalogue, Kind, Scope, default_catalogue
+from bot.domain.catalogue import Catalogue, Kind, Scope, default_catalogue
 from tests.support.seam_spec import (
     REPO_ROOT,
     enumerated_codes,

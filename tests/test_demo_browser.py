@@ -33,7 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-HAS_SCANNER = importlib.util.find_spec("bot.scanner") is not None
+HAS_SCANNER = importlib.util.find_spec("bot.services.scanning") is not None
 #: Bot round trips (Seam fake, modal fill-in) take well under this (ms).
 SLOW = 15_000
 

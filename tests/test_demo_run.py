@@ -21,7 +21,7 @@ from devtools import run
 from devtools.run import CREDENTIALS, DEMO_CHANNEL, Demo, DemoOptions, credentials_status
 from devtools.seam_fake import REPO_ROOT
 
-HAS_SCANNER = importlib.util.find_spec("bot.scanner") is not None
+HAS_SCANNER = importlib.util.find_spec("bot.services.scanning") is not None
 NO_SCANNER = "bot.scanner does not exist yet: the alert-channel assertion is skipped"
 
 

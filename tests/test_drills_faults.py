@@ -25,12 +25,15 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from bot.alerts import AlertManager, ReconcileReport, plan_alerts
 from bot.app import build_slack_client
-from bot.catalogue import default_catalogue
-from bot.scanner import Scanner, scan_workspace
+from bot.domain.alert_plan import plan_alerts
+from bot.domain.catalogue import default_catalogue
 from bot.seam.client import SeamClient
+from bot.services.alerting import ReconcileReport
+from bot.services.observing import scan_workspace
+from bot.services.scanning import Scanner
 from bot.settings import load_settings
+from bot.slack.alert_channel import slack_alert_service as AlertManager
 from bot.store import Store
 from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import REPO_ROOT, SeamFake

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.formatting import escape_mrkdwn, humanize_delta, mask_pin, parse_command_text, slack_date
+from bot.domain.text import escape_mrkdwn, humanize_delta, mask_pin, slack_date
+from bot.slack.payloads import parse_command_text
 
 
 @pytest.mark.parametrize(

@@ -154,8 +154,9 @@ async def test_library_debug_logs_never_carry_pins(
 async def test_acknowledge_twice_is_a_no_op(
     tmp_path: Path, seam_fake: SeamFake, slack: FakeSlack
 ) -> None:
+    from bot.app import build_alert_service as build_alert_manager
     from bot.app import build_slack_client
-    from bot.scanner import build_alert_manager, scan_workspace
+    from bot.services.observing import scan_workspace
     from tests.test_alert_controls import CHANNEL, alert_of
 
     async for bot in serve_bot(tmp_path, seam_fake, slack, alert_channel=CHANNEL):
@@ -216,7 +217,7 @@ async def test_shutdown_waits_for_a_remedy_in_flight(
 
 async def test_forged_confirmation_for_a_remedy_that_does_not_apply_is_refused(bot: Bot) -> None:
     """A backup pull for an ongoing code, submitted directly (an old or forged form)."""
-    from bot.remedy_views import RemedyContext
+    from bot.slack.payloads import RemedyContext
 
     code_id = bot.seam.ids["codes"]["healthy_cleaner"]  # ongoing: no backup pool
     ctx = RemedyContext(

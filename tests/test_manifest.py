@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft7Validator
 
-from bot import ids
+from bot.slack import ids
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "tests" / "data" / "slack-manifest-schema" / "manifest.schema.1.0.0.json"

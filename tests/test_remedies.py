@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.remedy_views import ACTION_PICK, ACTION_PIN, BLOCK_PICK, BLOCK_PIN
+from bot.slack.ids import ACTION_PICK, ACTION_PIN, BLOCK_PICK, BLOCK_PIN
 from devtools.fake_slack import FakeSlack, validate_view
 from devtools.seam_fake import SeamFake
 from tests.conftest import Bot, reply_text, serve_bot

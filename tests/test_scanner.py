@@ -17,13 +17,19 @@ import pytest
 import pytest_asyncio
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts import AlertManager, ReconcileReport
-from bot.catalogue import default_catalogue
-from bot.scanner import LEASE_NAME, Scanner, ScanResult, build_scanner, run_cli, scan_workspace
+from bot.app import build_scanner
+from bot.cli import run_cli
+from bot.domain.catalogue import default_catalogue
+from bot.domain.observation import ScanResult
 from bot.seam.client import SeamClient
 from bot.seam.models import AccessCode
-from bot.services import Services
+from bot.services.alerting import AlertService, ReconcileReport
+from bot.services.container import Services
+from bot.services.observing import scan_workspace
+from bot.services.scanning import LEASE_NAME, Scanner
 from bot.settings import load_settings
+from bot.slack.alert_channel import BlockKitAlertRenderer, ChannelPacer, SlackAlertChannel
+from bot.slack.alert_channel import slack_alert_service as AlertManager
 from bot.store import Store
 from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import REPO_ROOT, SeamFake
@@ -176,7 +182,7 @@ async def test_seam_429_is_retried_within_the_scan(seam_fake: SeamFake) -> None:
 # --------------------------------------------------------------------------- the owned loop
 
 
-class ExplodingManager(AlertManager):
+class ExplodingManager(AlertService):
     calls = 0
     third = asyncio.Event()
 
@@ -196,7 +202,13 @@ async def test_loop_survives_failing_iterations_and_stops_cleanly(
 ) -> None:
     store = await Store.open(tmp_path / "s.sqlite3")
     client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
-    manager = ExplodingManager(store, client, "C1", catalogue=CAT, pace_seconds=0)
+    manager = ExplodingManager(
+        store,
+        SlackAlertChannel(client, ChannelPacer(0)),
+        BlockKitAlertRenderer(CAT),
+        "C1",
+        catalogue=CAT,
+    )
     scanner = Scanner(seam, catalogue=CAT, alerts=manager, interval=0.01)
     task = scanner.start()
     assert scanner.start() is task  # idempotent
@@ -324,7 +336,7 @@ async def test_cli_post_reconciles_to_the_channel(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("bot.scanner.ALERT_PACE_SECONDS", 0.0)
+    monkeypatch.setattr("bot.slack.alert_channel.ALERT_PACE_SECONDS", 0.0)
     cfg = settings(seam_fake, tmp_path, alert_channel="CCLI", slack_api_url=slack.api_url)
     out = io.StringIO()
     assert await run_cli(cfg, once=True, post=True, out=out) == 0

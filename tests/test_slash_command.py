@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalogue import default_catalogue
+from bot.domain.catalogue import default_catalogue
 from devtools.fake_slack import FakeSlack, validate_blocks
 from devtools.seam_fake import SeamFake
 from devtools.slack_requests import slash_command_body

@@ -1,0 +1,180 @@
+"""`python -m bot scan`: one scan printed as a table, or the scanner as its own process.
+
+`run_cli(once=True)` prints the findings of one scan (PINs never shown), most urgent first;
+with `post=True` it also reconciles them to `ALERT_CHANNEL`. Without `once` the scanner runs as
+its own process until SIGTERM/SIGINT (a lease in the store lets one scanner post at a time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import unicodedata
+from datetime import UTC, datetime
+from typing import TextIO
+
+from bot.app import build_alert_service, build_seam_client, build_slack_client
+from bot.domain.catalogue import default_catalogue
+from bot.domain.findings import seconds_to_start
+from bot.domain.observation import Observation
+from bot.domain.text import humanize_delta
+from bot.seam.models import AccessCode
+from bot.services.container import Services
+from bot.services.observing import scan_workspace
+from bot.services.scanning import Scanner
+from bot.settings import Settings
+from bot.store import Store
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["format_findings", "run_cli"]
+
+
+_COLUMNS = (("DEVICE", 26), ("CODE", 30), ("PROBLEM", 36), ("KIND", 7), ("SCOPE", 7))
+
+
+def _cell(text: str, width: int) -> str:
+    """Terminal-safe: control characters (e.g. escape sequences in a code name) removed."""
+    clean = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    clean = " ".join(clean.split())
+    if len(clean) > width:
+        clean = clean[: width - 1] + "…"
+    return clean.ljust(width)
+
+
+def _urgency_text(seconds: float | None, code: AccessCode | None) -> str:
+    if code is None:
+        return ""
+    if not code.is_time_bound:
+        return "ongoing"
+    if seconds is None:
+        return "ended" if code.ends_at is not None else ""
+    if seconds <= 0:
+        return "stay in progress"
+    return f"starts in {humanize_delta(seconds)}"
+
+
+def format_findings(scan: Observation, *, now: datetime | None = None) -> str:
+    """The scan's findings as a plain-text table (PINs never shown), most urgent first.
+
+    Columns: device, code name, problem, kind, scope, urgency ("starts in 5 h").
+    """
+    now = now or datetime.now(UTC)
+    codes = scan.codes_by_id()
+    rows: list[tuple[tuple[bool, float, str], list[str]]] = []
+    for finding in scan.findings:
+        device = scan.devices.get(finding.device_id)
+        device_name = device.name if device is not None else finding.device_id
+        if finding.access_code_id:
+            code = codes.get(finding.access_code_id)
+            name = (code.name if code else None) or finding.access_code_id
+            if code is not None and not code.is_managed:
+                name += " (unmanaged)"
+            seconds = seconds_to_start(code, now)
+            urgency = _urgency_text(seconds, code)
+        else:
+            n = len(finding.carrier_code_ids)
+            name = f"(lock; {n} code{'s' if n != 1 else ''})" if n else "(lock)"
+            starts = [
+                s
+                for s in (seconds_to_start(codes.get(c), now) for c in finding.carrier_code_ids)
+                if s is not None
+            ]
+            seconds = min(starts) if starts else None
+            urgency = (
+                "stay in progress"
+                if seconds is not None and seconds <= 0
+                else f"starts in {humanize_delta(seconds)}"
+                if seconds is not None
+                else ""
+            )
+        cells = [device_name, name, finding.problem, finding.kind, finding.scope.value]
+        line = [_cell(c, w) for c, (_, w) in zip(cells, _COLUMNS, strict=True)]
+        line.append(_cell(urgency, 20).rstrip())
+        rows.append(((seconds is None, seconds or 0.0, device_name), line))
+    rows.sort(key=lambda r: r[0])
+    header = " ".join(_cell(title, w) for title, w in _COLUMNS) + " URGENCY"
+    lines = [header, "-" * len(header)]
+    lines += [" ".join(line).rstrip() for _, line in rows]
+    if not rows:
+        lines.append("(no problems found)")
+    state = "complete" if scan.complete else "INCOMPLETE"
+    duration = (scan.finished_at - scan.started_at).total_seconds()
+    lines.append("")
+    lines.append(
+        f"Scan {state}: {len(scan.devices)} devices, {len(scan.codes)} codes, "
+        f"{len(scan.findings)} findings, {scan.seam_calls} Seam requests, {duration:.2f} s."
+    )
+    for error in scan.errors:
+        lines.append(f"  not seen: {_cell(error, 200).rstrip()}")
+    return "\n".join(lines) + "\n"
+
+
+async def run_cli(settings: Settings, *, once: bool, post: bool, out: TextIO | None = None) -> int:
+    """`python -m bot scan [--once [--post]]`.
+
+    `--once`: one scan, printed as a table; with `--post` also reconciled to `ALERT_CHANNEL`.
+    Exit 0, or 1 when the scan was incomplete (or `--post` could not post: another scanner
+    holds the lease), 2 for a configuration problem. Without `--once`: the scanner as its own
+    process, scanning every `SCAN_INTERVAL_SECONDS` until SIGTERM/SIGINT.
+    """
+    out = out or sys.stdout
+    if (post or not once) and not settings.alert_channel:
+        print(
+            "seam-code-doctor: posting alerts needs ALERT_CHANNEL (a channel ID such as "
+            "C0123456789)",
+            file=sys.stderr,
+        )
+        return 2
+    if not once and settings.scan_interval_seconds <= 0:
+        print("seam-code-doctor: SCAN_INTERVAL_SECONDS must be > 0 to scan", file=sys.stderr)
+        return 2
+    catalogue = default_catalogue()
+    async with build_seam_client(settings) as seam:
+        if not post and once:
+            scan = await scan_workspace(seam, catalogue=catalogue)
+            out.write(format_findings(scan))
+            return 0 if scan.complete else 1
+        store = await Store.open(settings.database_path)
+        try:
+            services = Services(settings=settings, seam=seam, catalogue=catalogue, store=store)
+            scanner = Scanner(
+                seam,
+                catalogue=catalogue,
+                alerts=build_alert_service(services, build_slack_client(settings)),
+                interval=settings.scan_interval_seconds if not once else 60.0,
+            )
+            if not once:
+                await _serve_scanner(scanner)
+                return 0
+            try:
+                outcome = await scanner.run_once()
+            finally:
+                await scanner.stop()
+            out.write(format_findings(outcome.scan))
+            if outcome.report is not None:
+                out.write(f"Alerts in {settings.alert_channel}: {outcome.report.summary()}\n")
+            if outcome.skipped_reason:
+                out.write(f"Alerts not posted: {outcome.skipped_reason}\n")
+                return 1
+            return 0 if outcome.scan.complete else 1
+        finally:
+            await store.close()
+
+
+async def _serve_scanner(scanner: Scanner) -> None:
+    """Run the scanner until SIGTERM or SIGINT, then stop it cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    scanner.start()
+    logger.info("scanner running every %.0f s; stop with SIGTERM or Ctrl-C", scanner.interval)
+    try:
+        await stop.wait()
+    finally:
+        await scanner.stop()

@@ -1,0 +1,7 @@
+"""The domain layer: pure rules with no I/O and no Slack.
+
+`catalogue` (what each Seam error/warning means and which remedies it advises), `findings`
+(one observed problem, the scope rule, urgency), `observation` (what one look at Seam saw and
+which devices it covers), `alert_plan` (grouping and folding), `pins` (PIN rules), `text`
+(masking, escaping, Slack date tokens).
+"""

@@ -1,0 +1,78 @@
+"""What one look at Seam saw: an `Observation` of devices, codes and findings, and its coverage.
+
+A source of alerts (the periodic scan, a Re-check button, tomorrow a Seam webhook) produces an
+`Observation`; the alert service reconciles it. Coverage is what makes "resolved" true: an alert
+may be resolved only on a device the observation fully saw (`covers`), so a Seam outage or a
+partial read never produces a false "resolved".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.domain.findings import Finding
+from bot.seam.models import AccessCode, Device
+
+__all__ = ["Observation", "ScanResult"]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one scan (of the workspace or of some devices) saw. Times are aware UTC.
+
+    Attributes:
+        started_at / finished_at: when the scan ran.
+        devices_listed: `/devices/list` was read to its last page.
+        devices: every device listed, by device_id.
+        codes: every code seen, keyed by `(access_code_id, device_id)` with the code's *own*
+            device_id; codes a list returned for another device are dropped, repeats collapse.
+        covered_device_ids: devices whose managed and unmanaged code lists were read fully.
+        failed_device_ids: devices listed but whose codes could not be read.
+        findings: one per fingerprint, for covered devices only.
+        errors: one line per failure (no secrets, no PINs).
+        seam_calls: Seam HTTP requests this scan made (retries included).
+        dropped_codes: codes ignored because their device_id was not the device being listed.
+    """
+
+    started_at: datetime
+    finished_at: datetime
+    devices_listed: bool
+    devices: dict[str, Device] = field(default_factory=dict)
+    codes: dict[tuple[str, str], AccessCode] = field(default_factory=dict)
+    covered_device_ids: frozenset[str] = frozenset()
+    failed_device_ids: frozenset[str] = frozenset()
+    findings: tuple[Finding, ...] = ()
+    errors: tuple[str, ...] = ()
+    seam_calls: int = 0
+    dropped_codes: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """Every device and every code list was read."""
+        return self.devices_listed and not self.failed_device_ids
+
+    def covers(self, device_id: str) -> bool:
+        """Whether this scan may conclude that a problem on `device_id` is gone.
+
+        True when the device's codes were read fully, or when the full device list was read
+        and the device is no longer in it (removed from Seam).
+        """
+        if device_id in self.covered_device_ids:
+            return True
+        return self.devices_listed and device_id not in self.devices
+
+    def code(self, access_code_id: str) -> AccessCode | None:
+        """The code with this id, if seen (on its own device)."""
+        for (code_id, _), code in self.codes.items():
+            if code_id == access_code_id:
+                return code
+        return None
+
+    def codes_by_id(self) -> dict[str, AccessCode]:
+        """Every code seen, by access_code_id."""
+        return {code_id: code for (code_id, _), code in self.codes.items()}
+
+
+#: The name the scanner has always used for an `Observation`.
+ScanResult = Observation

@@ -1,0 +1,101 @@
+"""Use a backup code: pull one from the lock's pool to stand in for a failing time-bound code.
+
+Seam pulls backup codes only for managed time-bound codes created with the lock's backup pool
+while one is available (Seam's guide "Backup access codes"; `pull_backup_access_code`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from bot.domain.text import escape_mrkdwn
+from bot.remedies.base import BaseRemedy, Outcome, Proposal, Request, refusal
+from bot.seam.client import SeamClient
+from bot.seam.errors import SeamApiError
+from bot.seam.models import AccessCode, Device
+
+
+def can_pull_backup(code: AccessCode) -> bool:
+    """Seam pulls backup codes only for managed time-bound codes with one available."""
+    return code.is_managed and code.is_time_bound and code.is_backup_access_code_available
+
+
+async def pull_backup(seam: SeamClient, code: AccessCode) -> tuple[Outcome, AccessCode | None]:
+    """Pull a backup code for a time-bound code (`pull_backup_access_code`).
+
+    Returns the outcome and the backup code (whose PIN only the requester may see).
+    """
+    try:
+        backup = await seam.pull_backup_access_code(code.access_code_id)
+    except SeamApiError as exc:
+        return refusal(exc, "pull a backup code"), None
+    return (
+        Outcome(
+            "success",
+            "A backup code from the lock's pool now stands in for this code.",
+            changed=True,
+            detail={"backup_access_code_id": backup.access_code_id},
+        ),
+        backup,
+    )
+
+
+class UseBackupCode(BaseRemedy):
+    """Pull a backup code; its PIN is shown only to the person who pulled it."""
+
+    key: str = "pull_backup"
+    button_label: str = "Use backup code"
+    title: str = "Use a backup code"
+    label: str = "Use backup code"
+
+    def offered_for(self, code: AccessCode, advised: Collection[str]) -> bool:
+        """Advised, and Seam can pull one for this code (`can_pull_backup`)."""
+        return self.key in advised and can_pull_backup(code)
+
+    def refuses(self, code: AccessCode, target: AccessCode) -> str | None:
+        """The target must be able to have a backup pulled."""
+        if not can_pull_backup(target):
+            return "backup codes work only for time-bound codes with a backup available."
+        return None
+
+    async def prepare(self, seam: SeamClient, code: AccessCode, device: Device | None) -> Proposal:
+        """Confirm, or say why no backup can be pulled."""
+        del seam
+        if not can_pull_backup(code):
+            return Proposal(
+                form="unavailable",
+                code=code,
+                device=device,
+                text="No backup code can be pulled for this code: backup codes work only for "
+                "time-bound codes created with the lock's backup pool, and Seam reports none "
+                "available.",
+            )
+        return Proposal(
+            form="confirm",
+            code=code,
+            device=device,
+            target=code,
+            text="Pull a backup code from the lock's pool to stand in for this code? Its PIN is "
+            "shown only to you; give it to the guest.",
+            submit="Pull backup",
+        )
+
+    async def run(self, seam: SeamClient, request: Request) -> Outcome:
+        """Pull once; the PIN goes into the outcome's private note for the requester only."""
+        outcome, backup = await pull_backup(seam, request.target)
+        if backup is None:
+            return outcome
+        note = (
+            f"Give the guest this PIN: `{escape_mrkdwn(backup.code or 'not assigned yet', 20)}` "
+            f"({escape_mrkdwn(backup.name or 'backup code', 100)}). Only you can see this message."
+        )
+        return Outcome(
+            outcome.status,
+            outcome.summary,
+            changed=outcome.changed,
+            detail=outcome.detail,
+            private_note=note,
+        )
+
+
+REMEDY = UseBackupCode()

@@ -1,0 +1,87 @@
+"""Free a slot: delete one of the lock's other codes when it has no room for a new one.
+
+Seam reports `no_space_for_access_code_on_device` when a lock's code slots are full (Seam's
+troubleshooting guide, "Troubleshooting access code issues"); the modal lists the lock's other
+codes, expired and oldest first, and asks to confirm the one picked.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.remedies.base import (
+    BaseRemedy,
+    Outcome,
+    Proposal,
+    ProposalForm,
+    Request,
+    follow_attempt,
+    refusal,
+)
+from bot.remedies.duplicate import delete_unmanaged
+from bot.seam.client import SeamClient
+from bot.seam.errors import SeamApiError
+from bot.seam.models import AccessCode, Device
+
+
+async def delete_code(seam: SeamClient, code: AccessCode) -> Outcome:
+    """Delete a code (managed: `/access_codes/delete`; unmanaged: `unmanaged/delete`)."""
+    if not code.is_managed:
+        return await delete_unmanaged(seam, code)
+    what = "delete the code"
+    try:
+        attempt = await seam.delete_access_code(code.access_code_id)
+    except SeamApiError as exc:
+        return refusal(exc, what)
+    return await follow_attempt(seam, attempt, "The code was deleted and its slot freed.", what)
+
+
+def slot_candidates(codes: list[AccessCode], now: datetime | None = None) -> list[AccessCode]:
+    """Codes to offer for deletion to free a slot: expired first, then oldest first."""
+    now = now or datetime.now(UTC)
+    far = datetime.max.replace(tzinfo=UTC)
+
+    def key(c: AccessCode) -> tuple[int, datetime]:
+        expired = bool(c.ends_at and c.ends_at < now)
+        return (0 if expired else 1, c.created_at or c.starts_at or far)
+
+    return sorted(codes, key=key)
+
+
+class FreeSlot(BaseRemedy):
+    """Pick one of the lock's other codes ("choose" form), review it, delete it."""
+
+    key: str = "free_slot"
+    button_label: str = "Free a slot"
+    title: str = "Free a slot"
+    label: str = "Free a slot"
+    form: ProposalForm = "choose"
+
+    async def prepare(self, seam: SeamClient, code: AccessCode, device: Device | None) -> Proposal:
+        """The lock's other codes, expired and oldest first."""
+        codes = [
+            c
+            for c in await seam.list_device_codes(code.device_id)
+            if c.access_code_id != code.access_code_id
+        ]
+        if not codes:
+            return Proposal(
+                form="unavailable",
+                code=code,
+                device=device,
+                text="Seam lists no other codes on this lock to delete.",
+            )
+        return Proposal(
+            form="choose", code=code, device=device, candidates=tuple(slot_candidates(codes))
+        )
+
+    def review(self, target: AccessCode | None) -> tuple[str, str]:
+        """Confirm the deletion of the picked code."""
+        return "Delete this code from the lock? It stops working at once.", "Delete"
+
+    async def run(self, seam: SeamClient, request: Request) -> Outcome:
+        """Delete the picked code once."""
+        return await delete_code(seam, request.target)
+
+
+REMEDY = FreeSlot()

@@ -1,0 +1,120 @@
+"""Delete and recreate: replace a code changed outside Seam with a fresh one, same settings.
+
+Seam recommends this for `access_code.modified_external_to_seam` (Seam's troubleshooting guide,
+"Troubleshooting access code issues"). The PIN stops working for a moment in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC
+from typing import Any
+
+from bot.remedies.base import BaseRemedy, Outcome, Proposal, Request, follow_attempt, refusal
+from bot.remedies.free_slot import delete_code
+from bot.seam.client import SeamClient
+from bot.seam.errors import SeamApiError, SeamNotFoundError
+from bot.seam.models import AccessCode, Device
+
+
+async def delete_and_recreate(
+    seam: SeamClient, code: AccessCode, others: Sequence[AccessCode] | None = None
+) -> Outcome:
+    """Delete a code changed outside Seam and create it again with the same name, PIN, schedule.
+
+    Seam recommends this for codes modified outside Seam
+    (Seam's troubleshooting guide, "Troubleshooting access code issues").
+    It refuses before deleting anything when another code on the lock (`others`) has the same
+    PIN, since the re-create would then fail and leave the guest without a code. When Seam does
+    not confirm the delete, the code is read again and re-created only if it is really gone.
+    """
+    clash = [
+        o for o in others or [] if o.access_code_id != code.access_code_id and o.code == code.code
+    ]
+    if code.code and clash:
+        return Outcome(
+            "error",
+            "Not deleted: another code on this lock uses the same PIN, so Seam would refuse to "
+            "create it again. Deal with the duplicate first (convert or delete it).",
+            changed=False,
+        )
+    deleted = await delete_code(seam, code)
+    if deleted.status == "error":
+        return deleted
+    if deleted.status in ("unknown", "pending"):
+        try:
+            await seam.get_access_code(code.access_code_id)
+            return deleted  # still there: do not create a second copy
+        except SeamNotFoundError:
+            pass  # gone after all: carry on and re-create it
+        except SeamApiError:
+            return deleted
+    fields: dict[str, Any] = {}
+    if code.name:
+        fields["name"] = code.name
+    if code.code:
+        fields["code"] = code.code
+    if code.is_time_bound and code.starts_at and code.ends_at:
+        fields["starts_at"] = code.starts_at.astimezone(UTC).isoformat()
+        fields["ends_at"] = code.ends_at.astimezone(UTC).isoformat()
+    try:
+        new_code, attempt = await seam.create_access_code(code.device_id, **fields)
+    except SeamApiError as exc:
+        failed = refusal(exc, "create the code again")
+        return Outcome(
+            "error",
+            "The old code was deleted, but " + failed.summary + " Create it again in Seam "
+            "Console or with a new PIN.",
+            changed=True,
+            request_id=failed.request_id,
+        )
+    result = await follow_attempt(
+        seam,
+        attempt,
+        "The code was deleted and created again with the same settings; its new "
+        f"access_code_id is {new_code.access_code_id}.",
+        "create",
+    )
+    return Outcome(
+        result.status,
+        result.summary,
+        changed=True,
+        action_attempt_id=result.action_attempt_id,
+        detail={"new_access_code_id": new_code.access_code_id},
+    )
+
+
+class DeleteAndRecreate(BaseRemedy):
+    """Delete a managed code and create it again with the same name, PIN and schedule."""
+
+    key: str = "delete_and_recreate"
+    button_label: str = "Delete & recreate"
+    title: str = "Delete and recreate"
+    label: str = "Delete and recreate"
+    managed_only: bool = True
+
+    def refuses(self, code: AccessCode, target: AccessCode) -> str | None:
+        """Only managed codes can be created again through Seam."""
+        if not target.is_managed:
+            return "unmanaged codes cannot be recreated through Seam."
+        return None
+
+    async def prepare(self, seam: SeamClient, code: AccessCode, device: Device | None) -> Proposal:
+        """No further reads: the proposal is the code itself."""
+        del seam  # nothing else to read
+        return Proposal(
+            form="confirm",
+            code=code,
+            device=device,
+            target=code,
+            text="This deletes the code and creates it again with the same name, PIN and "
+            "schedule, so Seam manages it as set. The PIN stops working for a moment in between.",
+            submit="Delete & recreate",
+        )
+
+    async def run(self, seam: SeamClient, request: Request) -> Outcome:
+        """Delete, then create with the same settings (refused first on a PIN clash)."""
+        return await delete_and_recreate(seam, request.target, request.others)
+
+
+REMEDY = DeleteAndRecreate()

@@ -1,0 +1,42 @@
+"""The long-lived services, bundled once by the composition root (`bot.app`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.domain.catalogue import Catalogue
+from bot.seam.client import SeamClient
+from bot.services.alerting import AlertService
+from bot.services.remedy_runner import RemedyRunner
+from bot.settings import Settings
+from bot.store import StateStore
+
+
+@dataclass
+class Services:
+    """Settings, the one Seam client, the catalogue, the store and the use-case services.
+
+    `alerts` is the AlertService for `ALERT_CHANNEL` (None when alerts are off): the one way
+    anything refreshes an alert (`alerts.refresh_devices`). `remedies` runs every remedy
+    (built from settings, Seam and the store unless a `runner` is given).
+    """
+
+    settings: Settings
+    seam: SeamClient
+    catalogue: Catalogue
+    store: StateStore
+    alerts: AlertService | None = None
+    remedies: RemedyRunner = field(init=False)
+    runner: RemedyRunner | None = None
+
+    def __post_init__(self) -> None:
+        self.remedies = self.runner or RemedyRunner(self.settings, self.seam, self.store)
+
+    async def refresh_devices(self, device_ids: list[str]) -> None:
+        """Refresh the alerts of these devices now, if alerts are on (`AlertService`)."""
+        if self.alerts is not None and device_ids:
+            await self.alerts.refresh_devices(device_ids)
+
+    async def drain(self, grace: float = 10.0) -> None:
+        """Wait up to `grace` seconds for remedies in flight (at shutdown)."""
+        await self.remedies.drain(grace)

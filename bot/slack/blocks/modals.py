@@ -1,0 +1,223 @@
+"""Block Kit for remedies: the modal of each `Proposal` form (PIN entry, confirmation, choice).
+
+Pure functions built with `slack_sdk.models` and serialised with `to_dict()` (which enforces
+Slack's modal limits: title/submit/close 24 characters, 100 blocks, private_metadata 3000
+characters; Slack's reference "View objects"). `private_metadata` carries only ids and the
+`response_url` of the message the button was on, never a PIN.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.domain.text import escape_mrkdwn, humanize_delta, mask_pin, plain, slack_date
+from bot.remedies.base import Proposal, Remedy
+from bot.seam.models import AccessCode, Device
+from bot.slack.ids import (
+    ACTION_PICK,
+    ACTION_PIN,
+    BLOCK_PICK,
+    BLOCK_PIN,
+    CALLBACK_CONFIRM,
+    CALLBACK_FREE_SLOT,
+    CALLBACK_UPDATE_PIN,
+)
+from bot.slack.payloads import RemedyContext
+
+
+def _view(
+    callback_id: str, title: str, blocks: list[Any], ctx: RemedyContext, **kw: Any
+) -> dict[str, Any]:
+    kw.setdefault("close", "Cancel")
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        title=plain(title, 24),
+        private_metadata=ctx.dumps(),
+        blocks=blocks,
+        **kw,
+    )
+    result: dict[str, Any] = view.to_dict()
+    return result
+
+
+def code_summary(
+    code: AccessCode, device: Device | None = None, now: datetime | None = None
+) -> str:
+    """One mrkdwn paragraph describing a code: name, masked PIN, schedule, managed or not."""
+    now = now or datetime.now(UTC)
+    lines = [f"*{escape_mrkdwn(code.name or 'Unnamed code', 150)}*  PIN {mask_pin(code.code)}"]
+    if device is not None:
+        lines.append(f"Lock: {escape_mrkdwn(device.name, 150)}")
+    if code.is_time_bound:
+        window = f"{slack_date(code.starts_at)} → {slack_date(code.ends_at)}"
+        if code.starts_at and code.starts_at > now:
+            window += f" (starts in {humanize_delta((code.starts_at - now).total_seconds())})"
+        lines.append(f"Schedule: {window}")
+    else:
+        lines.append("Schedule: ongoing")
+    if code.is_managed:
+        lines.append("Managed by Seam")
+    else:
+        created = f", first seen {slack_date(code.created_at)}" if code.created_at else ""
+        lines.append(f"_Unmanaged: created outside Seam{created}_")
+    return "\n".join(lines)
+
+
+def loading_modal(ctx: RemedyContext, title: str) -> dict[str, Any]:
+    """A modal opened at once (the trigger_id lives 3 s) while Seam is read."""
+    blocks = [SectionBlock(text=MarkdownTextObject(text=":hourglass_flowing_sand: Reading Seam…"))]
+    return _view(CALLBACK_CONFIRM, title, blocks, ctx)
+
+
+def message_modal(ctx: RemedyContext, title: str, text: str) -> dict[str, Any]:
+    """A modal with only a message and a Close button (nothing to submit)."""
+    blocks = [SectionBlock(text=MarkdownTextObject(text=text[:3000]))]
+    return _view(CALLBACK_CONFIRM, title, blocks, ctx, close="Close")
+
+
+def update_pin_modal(
+    ctx: RemedyContext,
+    code: AccessCode | None = None,
+    device: Device | None = None,
+    *,
+    suggestion: str | None = None,
+    lengths: list[int] | None = None,
+    title: str = "Update PIN",
+) -> dict[str, Any]:
+    """The Update PIN modal: the code's summary, a PIN input, the accepted lengths and a hint."""
+    hint = "Digits only."
+    if lengths:
+        hint = (
+            f"Digits only, {lengths[0]}–{lengths[-1]} long."
+            if len(lengths) > 1
+            else (f"Digits only, {lengths[0]} long.")
+        )
+    if suggestion:
+        hint += f" Seam suggests {suggestion}; you may use it."
+    blocks: list[Any] = []
+    if code is not None:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=code_summary(code, device))))
+    blocks.append(
+        InputBlock(
+            block_id=BLOCK_PIN,
+            label="New PIN",
+            hint=plain(hint, 2000),
+            element=PlainTextInputElement(
+                action_id=ACTION_PIN, min_length=1, max_length=12, placeholder="Digits only"
+            ),
+        )
+    )
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text="The PIN is sent to Seam only; it is never posted in a channel."
+                )
+            ]
+        )
+    )
+    return _view(CALLBACK_UPDATE_PIN, title, blocks, ctx, submit="Set PIN")
+
+
+def confirm_modal(
+    ctx: RemedyContext, title: str, question: str, subject: str, submit: str
+) -> dict[str, Any]:
+    """A confirmation modal: what will happen, the code it happens to, and a submit button."""
+    blocks = [
+        SectionBlock(text=MarkdownTextObject(text=question[:3000])),
+        SectionBlock(text=MarkdownTextObject(text=subject[:3000])),
+    ]
+    return _view(CALLBACK_CONFIRM, title, blocks, ctx, submit=plain(submit, 24))
+
+
+def _slot_note(code: AccessCode, now: datetime) -> str:
+    """Why a code is (or is not) a good one to delete, in a few words (plain text)."""
+    if code.ends_at and code.ends_at < now:
+        return "expired: safe to delete"
+    if code.is_time_bound and code.starts_at and code.starts_at > now:
+        return f"guest arriving in {humanize_delta((code.starts_at - now).total_seconds())}!"
+    if code.is_time_bound:
+        return "in use now (guest staying)"
+    created = f", created {code.created_at:%Y-%m-%d}" if code.created_at else ""
+    return f"ongoing{created}"
+
+
+def free_slot_modal(
+    ctx: RemedyContext,
+    codes: list[AccessCode],
+    device: Device | None,
+    now: datetime | None = None,
+    *,
+    title: str = "Free a slot",
+) -> dict[str, Any]:
+    """Pick one of the device's codes to delete (expired and oldest first, PINs masked)."""
+    now = now or datetime.now(UTC)
+    options = []
+    for code in codes[:10]:
+        expired = bool(code.ends_at and code.ends_at < now)
+        label = f"{code.name or 'Unnamed'} · {mask_pin(code.code)}"
+        label += " · expired" if expired else ""
+        label += "" if code.is_managed else " · unmanaged"
+        options.append(
+            Option(
+                value=code.access_code_id,
+                text=plain(label, 75),
+                description=plain(_slot_note(code, now), 75),
+            )
+        )
+    lock = escape_mrkdwn(device.name, 150) if device else "this lock"
+    blocks: list[Any] = [
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"*{lock}* has no free slot. Pick a code to delete; it stops working at "
+                "once. Expired and oldest codes are listed first."
+            )
+        ),
+        InputBlock(
+            block_id=BLOCK_PICK,
+            label="Code to delete",
+            element=RadioButtonsElement(action_id=ACTION_PICK, options=options),
+        ),
+    ]
+    if len(codes) > 10:
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text=f"…and {len(codes) - 10} newer codes")])
+        )
+    return _view(CALLBACK_FREE_SLOT, title, blocks, ctx, submit="Review")
+
+
+def proposal_modal(ctx: RemedyContext, remedy: Remedy, proposal: Proposal) -> dict[str, Any]:
+    """The modal for a remedy's `Proposal`: PIN entry, confirmation, choice, or a message."""
+    if proposal.form == "pin":
+        return update_pin_modal(
+            ctx,
+            proposal.code,
+            proposal.device,
+            suggestion=proposal.suggestion,
+            lengths=list(proposal.lengths),
+            title=remedy.title,
+        )
+    if proposal.form == "choose":
+        return free_slot_modal(ctx, list(proposal.candidates), proposal.device, title=remedy.title)
+    if proposal.form == "confirm" and proposal.target is not None:
+        return confirm_modal(
+            ctx,
+            remedy.title,
+            proposal.text,
+            code_summary(proposal.target, proposal.device),
+            proposal.submit or "Confirm",
+        )
+    return message_modal(ctx, remedy.title, proposal.text or "There is nothing to do now.")

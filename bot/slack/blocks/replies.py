@@ -1,0 +1,89 @@
+"""What a user is told when looking up or acting on a code fails, by kind of failure."""
+
+from __future__ import annotations
+
+from bot.domain.text import escape_mrkdwn
+from bot.seam.errors import (
+    SeamApiError,
+    SeamInvalidInputError,
+    SeamInvalidResponseError,
+    SeamNotFoundError,
+    SeamRateLimitedError,
+    SeamUnauthorizedError,
+    SeamUnavailableError,
+)
+from bot.slack.blocks.common import Message, notice_message
+
+
+def _rid(error: SeamApiError) -> str:
+    return f" (Seam request id `{escape_mrkdwn(error.request_id, 80)}`)" if error.request_id else ""
+
+
+def seam_failure_message(error: SeamApiError, access_code_id: str) -> Message:
+    """A specific, friendly message for a Seam failure while reading `access_code_id`."""
+    code_ref = f"`{escape_mrkdwn(access_code_id, 80)}`"
+    if isinstance(error, SeamNotFoundError):
+        return notice_message(
+            "No such access code",
+            f"Seam has no access code {code_ref} in this workspace. Check the ID; codes are "
+            "also removed after their end time or when deleted.",
+            emoji=":mag:",
+        )
+    if isinstance(error, SeamInvalidInputError):
+        return notice_message(
+            "Not a valid access code ID",
+            f"Seam says {code_ref} is not a valid access code ID. Seam IDs look like "
+            "`8f4c0b2e-5d1a-4c1e-9d5f-2b7a9e0c1a23`.",
+        )
+    if isinstance(error, SeamRateLimitedError):
+        wait = f" in about {round(error.retry_after)} s" if error.retry_after else " in a minute"
+        return notice_message(
+            "Seam is rate-limiting requests",
+            f"Seam asked us to slow down. Nothing was changed; try again{wait}.",
+            emoji=":hourglass:",
+        )
+    if isinstance(error, SeamUnauthorizedError):
+        return notice_message(
+            "Seam rejected the bot's API key",
+            "The bot could not authenticate with Seam. Ask an admin to check `SEAM_API_KEY`."
+            + _rid(error),
+            emoji=":lock:",
+        )
+    if isinstance(error, SeamInvalidResponseError):
+        return notice_message(
+            "Seam sent an answer the bot couldn't read",
+            "Nothing was changed by the bot; try again in a minute." + _rid(error),
+            emoji=":cloud:",
+        )
+    if isinstance(error, SeamUnavailableError):
+        return notice_message(
+            "Seam is not answering right now",
+            f"Seam is unavailable or timed out ({escape_mrkdwn(error.error_type, 60)}). Nothing "
+            "was changed; try again in a minute." + _rid(error),
+            emoji=":cloud:",
+        )
+    return notice_message(
+        "Seam returned an error",
+        f"`{escape_mrkdwn(error.error_type, 80)}`: {escape_mrkdwn(error.message, 300)}"
+        + _rid(error),
+    )
+
+
+def internal_error_message() -> Message:
+    """Shown when something unexpected broke on the bot's side (details go to the log)."""
+    return notice_message(
+        "Something went wrong on our side",
+        "The bot hit an unexpected error and logged it. Nothing was changed. Try again, and tell "
+        "your admin if it keeps happening.",
+        emoji=":x:",
+    )
+
+
+def stale_button_message() -> Message:
+    """Shown when a button's value is unusable (an old or damaged message)."""
+    return notice_message(
+        "This button is out of date",
+        "It no longer points at a usable access code. Run `/seam-code <access_code_id>` again "
+        "for fresh buttons. Nothing was changed.",
+        emoji=":arrows_counterclockwise:",
+    )

@@ -1,0 +1,42 @@
+"""Every Slack identifier the bot uses: the command, action_ids, callback_ids and block_ids.
+
+Builders and `register(app)` calls both import these, so a renamed id cannot orphan a handler.
+"""
+
+from __future__ import annotations
+
+#: The slash command (must match `manifest.yml`).
+COMMAND = "/seam-code"
+
+#: Prefix of every remedy button's action_id: `remedy:<RemedyAction value>`.
+REMEDY_ACTION_PREFIX = "remedy:"
+
+#: Block ids.
+BLOCK_REMEDIES = "remedies"
+BLOCK_SUMMARY = "summary"
+
+
+def remedy_action_id(action: str) -> str:
+    """The action_id of the button for a catalogue `RemedyAction` value."""
+    return f"{REMEDY_ACTION_PREFIX}{action}"
+
+
+#: "Show PIN" button: reveals the full PIN ephemerally to allowed users.
+ACTION_SHOW_PIN = "show_pin"
+
+#: Alert controls: Acknowledge (button, value = alert_key) and Snooze (overflow menu, each
+#: option's value = "<duration>|<alert_key>", duration one of `SNOOZE_CHOICES`).
+ACTION_ALERT_ACK = "alert_ack"
+ACTION_ALERT_SNOOZE = "alert_snooze"
+BLOCK_ALERT_CONTROLS = "alert_controls"
+SNOOZE_CHOICES = {"1h": "Snooze 1 hour", "24h": "Snooze 24 hours", "end": "Snooze until it ends"}
+
+#: Modal callback_ids: a PIN entry, a confirmation (and every message-only modal), a choice.
+CALLBACK_UPDATE_PIN = "remedy_update_pin"
+CALLBACK_CONFIRM = "remedy_confirm"
+CALLBACK_FREE_SLOT = "remedy_free_slot"
+#: Block and action ids inside modals.
+BLOCK_PIN = "new_pin"
+ACTION_PIN = "pin_value"
+BLOCK_PICK = "pick_code"
+ACTION_PICK = "picked_code"

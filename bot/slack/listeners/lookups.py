@@ -1,0 +1,169 @@
+"""Read-only buttons (Re-check now, Check device, Contact Seam support) and Show PIN.
+
+Every press is acked at once. Re-check on a channel alert refreshes that alert in place through
+the one alert refresh (`Services.refresh_devices`) and shows the details only to the clicker.
+Show PIN is limited to `REMEDY_ALLOWED_USERS` (listener middleware) and audited; the PIN is
+never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+
+from bot.domain.catalogue import RemedyAction
+from bot.domain.text import escape_mrkdwn
+from bot.seam.models import AccessCode, Device
+from bot.services.container import Services
+from bot.services.lookup import fetch_code_and_device
+from bot.slack import ids
+from bot.slack.blocks.code import access_code_message
+from bot.slack.blocks.common import notice_message
+from bot.slack.blocks.replies import stale_button_message
+from bot.slack.middleware import replies_on_errors, requires_permission, services_from
+from bot.slack.payloads import Press, read_press
+from bot.slack.respond import send
+
+logger = logging.getLogger(__name__)
+
+
+async def pressed_code(
+    press: Press, respond: AsyncRespond, services: Services
+) -> tuple[AccessCode, Device | None] | None:
+    """The code (and device) a button refers to; None (after telling the clicker) when the
+    button's value is unusable.
+
+    Raises:
+        SeamApiError: the read failed (`replies_on_errors` answers it).
+    """
+    code_id = press.code_id()
+    if code_id is None:
+        logger.warning("%s pressed with an unusable value", press.action_id)
+        await send(respond, stale_button_message(), replace_original=False)
+        return None
+    return await fetch_code_and_device(services.seam, code_id)
+
+
+@replies_on_errors()
+async def recheck(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """Re-read the code from Seam: replace an ephemeral answer, or refresh a channel alert."""
+    await ack()
+    press = read_press(body)
+    services = services_from(context)
+    loaded = await pressed_code(press, respond, services)
+    if loaded is None:
+        return
+    code, device = loaded
+    fresh = access_code_message(code, device, catalogue=services.catalogue)
+    if press.ephemeral:
+        await send(respond, fresh, replace_original=True)
+        return
+    # A channel alert stays the alert: refresh it in place, show the details privately.
+    await services.refresh_devices([code.device_id])
+    await send(respond, fresh, replace_original=False)
+
+
+@replies_on_errors()
+async def check_device(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """Show the device's connection state and its own errors, only to the clicker."""
+    await ack()
+    services = services_from(context)
+    loaded = await pressed_code(read_press(body), respond, services)
+    if loaded is None:
+        return
+    device = loaded[1]
+    if device is None:
+        text = "Seam did not return the device; check it in Seam Console."
+    else:
+        state = (
+            "in an unknown state"
+            if device.online is None
+            else ("online" if device.online else "*offline*")
+        )
+        problems = (
+            ", ".join(
+                f"{services.catalogue.lookup(i.code, i.kind, message=i.message).title} "
+                f"(`{escape_mrkdwn(i.code, 60)}`)"
+                for i in device.issues
+            )
+            or "none"
+        )
+        text = (
+            f"*{escape_mrkdwn(device.name, 150)}* is {state}. Device problems: {problems}.\n"
+            "If it is offline: check the lock's batteries and its Wi-Fi or hub, and reconnect the "
+            "account in Seam Console if Seam reports it disconnected."
+        )
+    await send(
+        respond, notice_message("Device check", text, emoji=":satellite:"), replace_original=False
+    )
+
+
+@replies_on_errors()
+async def contact_support(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """Give the clicker a prefilled summary to send to Seam support (ids and codes, no PIN)."""
+    await ack()
+    loaded = await pressed_code(read_press(body), respond, services_from(context))
+    if loaded is None:
+        return
+    code = loaded[0]
+    problems = ", ".join(sorted({i.code for i in code.issues})) or "none"
+    summary = (
+        f"access_code_id: {code.access_code_id}\ndevice_id: {code.device_id}\n"
+        f"workspace_id: {code.workspace_id or 'unknown'}\nerror/warning codes: {problems}\n"
+        f"status: {code.status or 'unknown'}"
+    )
+    text = (
+        "Send this to Seam support (support@seam.co or the chat in Seam Console), with the "
+        f"`seam-request-id` of any failed request:\n```{escape_mrkdwn(summary, 2000)}```"
+    )
+    await send(
+        respond, notice_message("Contact Seam support", text, emoji=":sos:"), replace_original=False
+    )
+
+
+@requires_permission
+@replies_on_errors()
+async def show_pin(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """Reveal the full PIN ephemerally to an allowed user (audited, the PIN never logged)."""
+    await ack()
+    press = read_press(body)
+    services = services_from(context)
+    loaded = await pressed_code(press, respond, services)
+    if loaded is None:
+        return
+    code = loaded[0]
+    await services.store.record_audit(
+        user_id=press.user_id,
+        action="show_pin",
+        outcome="shown",
+        access_code_id=code.access_code_id,
+        device_id=code.device_id,
+    )
+    pin = code.code or "(Seam has not assigned a PIN yet)"
+    await send(
+        respond,
+        notice_message(
+            f"PIN for {escape_mrkdwn(code.name or 'this code', 100)}",
+            f"`{escape_mrkdwn(pin, 20)}` — only you can see this.",
+            emoji=":key:",
+        ),
+        replace_original=False,
+    )
+
+
+def register(app: AsyncApp) -> None:
+    """Bind Re-check, device check, support summary and Show PIN."""
+    app.action(ids.remedy_action_id(RemedyAction.RECHECK))(recheck)
+    app.action(ids.remedy_action_id(RemedyAction.CHECK_DEVICE))(check_device)
+    app.action(ids.remedy_action_id(RemedyAction.CONTACT_SUPPORT))(contact_support)
+    app.action(ids.ACTION_SHOW_PIN)(show_pin)

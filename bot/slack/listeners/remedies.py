@@ -1,0 +1,377 @@
+"""Every remedy's button and modal, for every remedy in the registry, through one code path.
+
+Button (`remedy:<key>`): acked at once; the permission check is listener middleware; a modal
+opens straight away (a trigger_id lives 3 s and works once; Slack's page "Modals") showing
+"Reading Seam…", the runner reads Seam (`RemedyRunner.prepare`), and the modal is filled in
+with `views.update` from the remedy's `Proposal`: a PIN entry, a confirmation, a choice, or why
+it cannot be done now.
+
+Submissions: invalid input is answered inside the modal (`response_action: errors`; Slack's page
+"Modals", displaying errors). Every change runs exactly once: a claim in the store keyed by the
+remedy and its target (plus the view for PIN entries) is taken before the ack, so a double
+submit, a second person, or a retry is told it is already running or done. The runner re-reads
+the target, runs the remedy, audits it (never the PIN) and settles the claim; the outcome is
+reported where the button was (`bot.slack.respond.report_outcome`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.text import escape_mrkdwn, mask_pin
+from bot.remedies.base import Remedy, Request
+from bot.remedies.registry import REMEDIES
+from bot.seam.errors import SeamApiError
+from bot.services.container import Services
+from bot.services.lookup import fetch_code_and_device
+from bot.services.remedy_runner import RunResult
+from bot.slack import ids
+from bot.slack.blocks.common import notice_message
+from bot.slack.blocks.modals import (
+    code_summary,
+    confirm_modal,
+    loading_modal,
+    message_modal,
+    proposal_modal,
+)
+from bot.slack.blocks.replies import (
+    internal_error_message,
+    seam_failure_message,
+    stale_button_message,
+)
+from bot.slack.client import one_shot_client
+from bot.slack.middleware import (
+    requires_permission,
+    services_from,
+)
+from bot.slack.payloads import RemedyContext, read_press, user_id_of, view_value
+from bot.slack.respond import report_outcome, send, tell_requester
+
+logger = logging.getLogger(__name__)
+
+#: Seconds the submission checks may spend reading Seam before the modal must be answered.
+PIN_CHECK_BUDGET = 2.0
+
+
+# ============================================================================ the button
+
+
+@requires_permission
+async def open_remedy(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """A remedy button: a modal opened at once, then filled in from the remedy's proposal."""
+    await ack()
+    press = read_press(body)
+    services = services_from(context)
+    remedy = services.remedies.get(press.action_id.removeprefix(ids.REMEDY_ACTION_PREFIX))
+    if remedy is None:
+        logger.warning("unknown remedy action %r", press.action_id)
+        await send(respond, internal_error_message(), replace_original=False)
+        return
+    code_id = press.code_id()
+    if code_id is None or not press.trigger_id:
+        logger.warning("remedy %s pressed with an unusable value or no trigger_id", remedy.key)
+        await send(respond, stale_button_message(), replace_original=False)
+        return
+    ctx = press.context(remedy.key, code_id)
+    try:
+        opened = await one_shot_client(client).views_open(
+            trigger_id=press.trigger_id, view=loading_modal(ctx, remedy.title)
+        )
+    except Exception:
+        logger.exception("views.open for %s failed", remedy.key)
+        await send(
+            respond,
+            notice_message(
+                "Couldn't open the form",
+                "Slack refused to open it in time; please click the button again.",
+            ),
+            replace_original=False,
+        )
+        return
+    view_id = str(opened["view"]["id"])
+    try:
+        proposal = await services.remedies.prepare(remedy, code_id)
+        target = proposal.target.access_code_id if proposal.target is not None else ""
+        view = proposal_modal(press.context(remedy.key, code_id, target), remedy, proposal)
+    except SeamApiError as exc:
+        logger.warning("%s for %s: %s", remedy.key, code_id, exc)
+        view = message_modal(ctx, remedy.title, seam_failure_message(exc, code_id).text)
+    except Exception:
+        logger.exception("%s for %s failed while preparing the modal", remedy.key, code_id)
+        view = message_modal(ctx, remedy.title, internal_error_message().text)
+    try:
+        await client.views_update(view_id=view_id, view=view)
+    except Exception:
+        logger.exception("views.update failed")
+
+
+# ============================================================================ submissions
+
+
+async def _bad_metadata(ack: AsyncAck) -> None:
+    logger.warning("view_submission with missing or malformed private_metadata")
+    ctx = RemedyContext(action="unknown", code="unknown")
+    await ack(
+        response_action="update",
+        view=message_modal(
+            ctx,
+            "Something went wrong",
+            "This form lost track of its access code. Close it and click the "
+            "button on the message again. Nothing was changed.",
+        ),
+    )
+
+
+def _submitted(
+    view: dict[str, Any], context: AsyncBoltContext
+) -> tuple[RemedyContext, Remedy] | None:
+    """The modal's context and its remedy, or None when the metadata is unusable."""
+    ctx = RemedyContext.loads(view.get("private_metadata"))
+    remedy = services_from(context).remedies.get(ctx.action) if ctx is not None else None
+    if ctx is None or remedy is None:
+        return None
+    return ctx, remedy
+
+
+async def _claim_or_explain(
+    ack: AsyncAck, services: Services, ctx: RemedyContext, remedy: Remedy, key: str, user_id: str
+) -> bool:
+    """The exactly-once gate. Returns True when this submission may run."""
+    if await services.remedies.claim(key, user_id):
+        return True
+    claim = await services.remedies.holder(key)
+    who = f"<@{escape_mrkdwn(claim.user_id, 40)}>" if claim else "someone"
+    state = "is already running it" if claim and claim.state == "running" else "already did it"
+    outcome = f" ({escape_mrkdwn(claim.outcome, 200)})" if claim and claim.outcome else ""
+    await ack(
+        response_action="update",
+        view=message_modal(
+            ctx,
+            remedy.title,
+            f":information_source: {who} {state}{outcome}. Nothing more was sent to Seam.",
+        ),
+    )
+    return False
+
+
+async def _report(
+    services: Services,
+    client: AsyncWebClient,
+    ctx: RemedyContext,
+    remedy: Remedy,
+    user_id: str,
+    result: RunResult,
+) -> None:
+    """Tell the requester any private note (a backup PIN), then report the outcome."""
+    if result.outcome.private_note:
+        title = f"{remedy.label}: done" if result.outcome.ok else remedy.label
+        if remedy.key == "pull_backup":
+            title = "Backup code pulled"
+        await tell_requester(
+            services,
+            client,
+            ctx,
+            user_id,
+            notice_message(title, result.outcome.private_note, emoji=":key:"),
+        )
+    await report_outcome(
+        services, client, ctx, user_id, remedy.label, result.outcome, result.device_id
+    )
+
+
+@requires_permission
+async def on_pin_entry(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """A "pin" form (Update PIN): check the input, then run it once and report.
+
+    Order: the input's own rules; then, within `PIN_CHECK_BUDGET` seconds, the lock's rules and
+    its other PINs (failing closed when Seam is too slow to check); then the claims: one per
+    modal (a double submit is told it is done) and one per code while it runs (two people's
+    modals cannot both change it at once).
+    """
+    submitted = _submitted(view, context)
+    if submitted is None or submitted[1].form != "pin":
+        await _bad_metadata(ack)
+        return
+    ctx, remedy = submitted
+    services = services_from(context)
+    user_id = user_id_of(body)
+    value = view_value(view, ids.BLOCK_PIN, ids.ACTION_PIN).strip()
+    basic = remedy.check_input(value)
+    if basic:
+        await ack(response_action="errors", errors={ids.BLOCK_PIN: basic})
+        return
+    try:
+        request = await asyncio.wait_for(
+            services.remedies.load(remedy, ctx.code, ctx.code, value), PIN_CHECK_BUDGET
+        )
+    except TimeoutError:
+        logger.warning("PIN checks for %s timed out after %.1f s", ctx.code, PIN_CHECK_BUDGET)
+        await ack(
+            response_action="errors",
+            errors={
+                ids.BLOCK_PIN: "Seam is slow right now, so this PIN could not be checked against "
+                "the lock. Nothing was changed; try again in a moment."
+            },
+        )
+        return
+    except SeamApiError as exc:
+        await ack(
+            response_action="errors",
+            errors={ids.BLOCK_PIN: seam_failure_message(exc, ctx.code).text[:150]},
+        )
+        return
+    problem = remedy.refuses(request.code, request.target) or remedy.check(request)
+    if problem:
+        await ack(response_action="errors", errors={ids.BLOCK_PIN: problem})
+        return
+    key = f"{remedy.key}:{ctx.code}:{view.get('id') or ''}"
+    busy = f"{remedy.key}_running:{ctx.code}"
+    if not await _claim_or_explain(ack, services, ctx, remedy, key, user_id):
+        return
+    if not await services.remedies.claim(busy, user_id, stale_after=remedy.exclusive_seconds):
+        await services.remedies.release(key)
+        await ack(
+            response_action="update",
+            view=message_modal(
+                ctx,
+                remedy.title,
+                ":information_source: Someone is changing this code's PIN "
+                "right now. Nothing was sent; re-check the code, then try again if needed.",
+            ),
+        )
+        return
+    await ack()
+    await _run(services, client, ctx, remedy, request, user_id, key, busy)
+
+
+async def _run(
+    services: Services,
+    client: AsyncWebClient,
+    ctx: RemedyContext,
+    remedy: Remedy,
+    request: Request,
+    user_id: str,
+    key: str,
+    busy: str,
+) -> None:
+    try:
+        with services.remedies.track():
+            logger.info(
+                "user %s running %s on %s (input %s)",
+                user_id,
+                remedy.key,
+                ctx.code,
+                mask_pin(request.value) if request.value else "none",
+            )
+            result = await services.remedies.run(remedy, request, user_id=user_id, claim_key=key)
+            await _report(services, client, ctx, remedy, user_id, result)
+    except BaseException:
+        await services.remedies.release(key)
+        raise
+    finally:
+        await services.remedies.release(busy)
+
+
+@requires_permission
+async def on_choose(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """After a code is picked in a "choose" form, show what will happen and ask to confirm."""
+    submitted = _submitted(view, context)
+    if submitted is None or submitted[1].form != "choose":
+        await _bad_metadata(ack)
+        return
+    ctx, remedy = submitted
+    picked = view_value(view, ids.BLOCK_PICK, ids.ACTION_PICK)
+    if not picked:
+        await ack(response_action="errors", errors={ids.BLOCK_PICK: "Pick a code to delete."})
+        return
+    services = services_from(context)
+    confirm_ctx = RemedyContext(
+        action=remedy.key,
+        code=ctx.code,
+        target=picked,
+        channel=ctx.channel,
+        ts=ctx.ts,
+        ephemeral=ctx.ephemeral,
+        response_url=ctx.response_url,
+    )
+    try:
+        target, device = await asyncio.wait_for(
+            fetch_code_and_device(services.seam, picked), PIN_CHECK_BUDGET
+        )
+        subject = code_summary(target, device)
+        question, submit = remedy.review(target)
+    except (TimeoutError, SeamApiError):
+        subject = f"Code `{escape_mrkdwn(picked, 80)}`"
+        question, submit = remedy.review(None)
+    await ack(
+        response_action="update",
+        view=confirm_modal(confirm_ctx, remedy.title, question, subject, submit),
+    )
+
+
+@requires_permission
+async def on_confirm(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """A confirmed remedy ("confirm" forms, and "choose" forms after their review)."""
+    submitted = _submitted(view, context)
+    if submitted is None or submitted[1].form == "pin" or not submitted[0].target:
+        await _bad_metadata(ack)
+        return
+    ctx, remedy = submitted
+    services = services_from(context)
+    user_id = user_id_of(body)
+    key = f"{remedy.key}:{ctx.target}"
+    if not await _claim_or_explain(ack, services, ctx, remedy, key, user_id):
+        return
+    await ack()
+    try:
+        with services.remedies.track():
+            result = await services.remedies.confirm_and_run(
+                remedy, user_id=user_id, code_id=ctx.code, target_id=ctx.target, claim_key=key
+            )
+            await _report(services, client, ctx, remedy, user_id, result)
+    except BaseException:
+        await services.remedies.release(key)
+        raise
+
+
+async def _is_registered_remedy(body: dict[str, Any]) -> bool:
+    """Whether a press is a registered remedy's button (read-only actions are not)."""
+    key = read_press(body).action_id.removeprefix(ids.REMEDY_ACTION_PREFIX)
+    return key in REMEDIES
+
+
+def register(app: AsyncApp) -> None:
+    """Bind one button per registered remedy and the three submission forms."""
+    app.action(
+        re.compile(f"^{re.escape(ids.REMEDY_ACTION_PREFIX)}[a-z_]+$"),
+        matchers=[_is_registered_remedy],
+    )(open_remedy)
+    app.view(ids.CALLBACK_UPDATE_PIN)(on_pin_entry)
+    app.view(ids.CALLBACK_FREE_SLOT)(on_choose)
+    app.view(ids.CALLBACK_CONFIRM)(on_confirm)

@@ -1,0 +1,168 @@
+"""Answering people: through `response_url`, ephemerally, and reporting what a remedy did."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlparse
+
+from slack_bolt.async_app import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.domain.text import escape_mrkdwn
+from bot.remedies.base import Outcome
+from bot.seam.errors import SeamApiError
+from bot.services.container import Services
+from bot.services.lookup import fetch_code_and_device
+from bot.slack.blocks.code import access_code_message
+from bot.slack.blocks.common import Message, notice_message
+from bot.slack.payloads import RemedyContext
+
+logger = logging.getLogger(__name__)
+
+
+#: Hosts a `response_url` may point at: Slack's own, plus the host of `SLACK_API_URL` (a local
+#: Slack stand-in in tests and the demo). A URL elsewhere is never posted to, so even a request
+#: signed with a leaked secret cannot make the bot send PINs to an arbitrary server.
+SLACK_RESPONSE_HOSTS = ("hooks.slack.com",)
+
+
+def response_url_allowed(url: str, slack_api_url: str) -> bool:
+    """Whether `url` is a Slack `response_url` (https on hooks.slack.com, or the API's host)."""
+    target = urlparse(url)
+    api = urlparse(slack_api_url)
+    if target.scheme == "https" and target.hostname in SLACK_RESPONSE_HOSTS:
+        return True
+    return bool(target.hostname) and (target.scheme, target.netloc) == (api.scheme, api.netloc)
+
+
+async def send(respond: AsyncRespond, message: Message, **extra: Any) -> bool:
+    """Post through `response_url` (ephemeral unless told); log, never raise, on failure.
+
+    The URL was checked by the app's middleware (`response_url_allowed`). Returns True when
+    Slack accepted the post.
+    """
+    extra.setdefault("response_type", "ephemeral")
+    try:
+        response = await respond(**message.as_kwargs(), **extra)
+    except Exception:
+        logger.exception("could not post to response_url")
+        return False
+    if response.status_code != 200:
+        logger.error("response_url answered %s: %.200s", response.status_code, response.body)
+        return False
+    return True
+
+
+async def send_to_url(services: Services, url: str, message: Message, **extra: Any) -> bool:
+    """Post to a stored `response_url` (from private_metadata); log, never raise.
+
+    Returns True when Slack accepted it.
+    """
+    if not url or not response_url_allowed(url, str(services.settings.slack_api_url)):
+        logger.warning("no usable response_url to report to")
+        return False
+    extra.setdefault("response_type", "ephemeral")
+    try:
+        response = await AsyncWebhookClient(url).send(**message.as_kwargs(), **extra)
+    except Exception:
+        logger.exception("could not post to the stored response_url")
+        return False
+    if response.status_code != 200:
+        logger.error("response_url answered %s: %.200s", response.status_code, response.body)
+        return False
+    return True
+
+
+def refusal_message() -> Message:
+    """The polite answer to a user not in `REMEDY_ALLOWED_USERS`."""
+    return notice_message(
+        "You can't run remedies",
+        "Only people your admin listed in `REMEDY_ALLOWED_USERS` can change codes or reveal "
+        "PINs. Nothing was changed.",
+        emoji=":no_entry:",
+    )
+
+
+async def report_outcome(
+    services: Services,
+    client: AsyncWebClient,
+    ctx: RemedyContext,
+    user_id: str,
+    label: str,
+    outcome: Outcome,
+    device_id: str | None = None,
+) -> None:
+    """Tell people what a remedy did.
+
+    Success or pending: the message the button was on is replaced with the code's fresh state
+    and an outcome line (through its `response_url`); for a channel message (an alert) a thread
+    reply also says who did what and the alert on `device_id`'s lock is refreshed in place.
+    Error: only the person who clicked is told, ephemerally.
+    """
+    emoji = {
+        "success": ":white_check_mark:",
+        "pending": ":hourglass:",
+        "unknown": ":grey_question:",
+    }.get(outcome.status, ":x:")
+    who = f"<@{escape_mrkdwn(user_id, 40)}>"
+    line = f"{emoji} {who} ran *{label}*: {escape_mrkdwn(outcome.summary, 600)}"
+    if outcome.status == "error":
+        await send_to_url(
+            services,
+            ctx.response_url,
+            notice_message(f"{label} failed", escape_mrkdwn(outcome.summary, 600), emoji=":x:"),
+            replace_original=False,
+        )
+        return
+    if ctx.ephemeral:
+        try:
+            code, device = await fetch_code_and_device(services.seam, ctx.code)
+            fresh = access_code_message(code, device, catalogue=services.catalogue)
+            message = Message(text=fresh.text, blocks=[_note(line), *fresh.blocks][:50])
+        except SeamApiError as exc:
+            logger.info("after %s, code %s could not be re-read: %s", label, ctx.code, exc)
+            message = notice_message(f"{label}: {outcome.status}", line, emoji=emoji)
+        await send_to_url(services, ctx.response_url, message, replace_original=True)
+        return
+    if ctx.channel and ctx.ts:
+        try:
+            await client.chat_postMessage(
+                channel=ctx.channel, thread_ts=ctx.ts, text=line, unfurl_links=False
+            )
+        except Exception:
+            logger.exception("could not post the remedy thread reply")
+            # At least the person who clicked learns what happened.
+            await send_to_url(
+                services,
+                ctx.response_url,
+                notice_message(f"{label}: {outcome.status}", line, emoji=emoji),
+                replace_original=False,
+            )
+    if device_id:
+        try:
+            await services.refresh_devices([device_id])
+        except Exception:
+            logger.exception("refreshing the alert after %s failed", label)
+
+
+def _note(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+async def tell_requester(
+    services: Services, client: AsyncWebClient, ctx: RemedyContext, user_id: str, message: Message
+) -> None:
+    """Show `message` only to the requester: through response_url, else chat.postEphemeral."""
+    if await send_to_url(services, ctx.response_url, message, replace_original=False):
+        return
+    if ctx.channel and user_id:
+        try:
+            await client.chat_postEphemeral(
+                channel=ctx.channel, user=user_id, **message.as_kwargs()
+            )
+            return
+        except Exception:
+            logger.exception("chat.postEphemeral fallback failed")
+    logger.error("could not show the requester %s the result of %s", user_id, ctx.action)

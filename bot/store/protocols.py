@@ -1,0 +1,280 @@
+"""What callers may ask of the store, as small `typing.Protocol`s, one per area.
+
+Callers should depend on the narrowest protocol they need (`AuditLog`, `ClaimStore`,
+`AlertStore`, `ScanLog`, `Leadership`), or on `StateStore` for all of them. `bot.store.Store`
+(SQLite) satisfies every one structurally; a PostgreSQL implementation only has to provide the
+same methods. Opening a store is backend-specific and deliberately not part of any protocol.
+
+Conventions shared by every method: times are aware UTC `datetime`s; keys are plain strings
+(`code:<access_code_id>`, `device:<device_id>`, fingerprints `<alert_key>:<problem>`); state
+fields of the records are `Literal` types (see `bot.store.records`). A stored value the code
+cannot read back raises `StoreCorruptError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from bot.domain.findings import Finding
+from bot.store.records import (
+    AlertIntent,
+    AlertRecord,
+    AuditEntry,
+    DigestRecord,
+    FingerprintRecord,
+    RemedyClaim,
+    ScanRecord,
+)
+
+__all__ = ["AlertStore", "AuditLog", "ClaimStore", "Leadership", "ScanLog", "StateStore"]
+
+
+class AuditLog(Protocol):
+    """The append-only audit trail of remedies (who, when, which code, outcome)."""
+
+    async def record_audit(
+        self,
+        *,
+        user_id: str,
+        action: str,
+        outcome: str,
+        access_code_id: str | None = None,
+        device_id: str | None = None,
+        action_attempt_id: str | None = None,
+        detail: str = "",
+        at: datetime | None = None,
+    ) -> int:
+        """Append one audit row (who, when in UTC, which code, which action, outcome).
+
+        `detail` must never contain a PIN. Returns the row id.
+        """
+        ...
+
+    async def audit_entries(
+        self, *, access_code_id: str | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        """Newest-first audit rows, optionally for one access code."""
+        ...
+
+
+class ClaimStore(Protocol):
+    """Exactly-once claims on remedies (one claim key per remedy on one code)."""
+
+    async def claim_remedy(self, claim_key: str, *, user_id: str, stale_after: float = 600) -> bool:
+        """Claim the right to run one remedy exactly once.
+
+        Returns True if this caller now owns `claim_key` (nobody had it, or a `running` claim is
+        older than `stale_after` seconds, i.e. its process died); False if it is running or done.
+        """
+        ...
+
+    async def finish_remedy(self, claim_key: str, outcome: str) -> None:
+        """Mark a claimed remedy done with its outcome (e.g. "success", "error: …")."""
+        ...
+
+    async def release_remedy(self, claim_key: str) -> None:
+        """Drop a claim so the remedy may be tried again (after a failure nothing changed)."""
+        ...
+
+    async def remedy_claim(self, claim_key: str) -> RemedyClaim | None:
+        """The current claim on `claim_key`, if any."""
+        ...
+
+
+class ScanLog(Protocol):
+    """Scan summaries, recorded together with the problem fingerprints each scan observed."""
+
+    async def record_scan(
+        self,
+        scan: ScanRecord,
+        *,
+        seen: Sequence[Finding] = (),
+        resolved: Sequence[str] = (),
+        retention_days: float = 90.0,
+    ) -> int:
+        """Record one scan and what it observed, in one transaction. Returns the scan id.
+
+        Args:
+            scan: the scan's summary (`scan_id` is ignored; a new one is assigned).
+            seen: findings observed by this scan: new fingerprints are inserted (first_seen =
+                `observed_at`); known ones are rewritten only when their kind, message or alert
+                changed (a quiet scan writes nothing but its scan row); resolved ones reopen
+                with a new first_seen.
+            resolved: fingerprints that this scan saw cleared (only for devices it fully saw).
+            retention_days: resolved fingerprints, alerts and digests, and scan rows, older than
+                this are deleted.
+        """
+        ...
+
+    async def recent_scans(self, limit: int = 20) -> list[ScanRecord]:
+        """The newest scans first."""
+        ...
+
+
+class AlertStore(Protocol):
+    """Proactive alerts: problem fingerprints, one alert per code or lock, storm digests."""
+
+    # ------------------------------------------------------------ fingerprints
+
+    async def open_fingerprints(self) -> dict[str, FingerprintRecord]:
+        """Every open fingerprint, by fingerprint.
+
+        An unchanged open problem is not rewritten by each scan (a quiet scan writes only its
+        scan row), so its `last_seen` is the later of its stored time and the latest scan's.
+        """
+        ...
+
+    async def fingerprints_for(
+        self, alert_key: str, *, include_resolved: bool = False
+    ) -> list[FingerprintRecord]:
+        """The fingerprints whose own alert is `alert_key` (open only, unless asked)."""
+        ...
+
+    # ------------------------------------------------------------------ alerts
+
+    async def load_alerts(
+        self, *, resolved_since: datetime | None = None
+    ) -> dict[str, AlertRecord]:
+        """Alerts not resolved, plus those resolved at or after `resolved_since`, by key."""
+        ...
+
+    async def alert(self, alert_key: str) -> AlertRecord | None:
+        """One alert by key (`code:<access_code_id>` or `device:<device_id>`), any state."""
+        ...
+
+    async def alert_for_code(self, access_code_id: str) -> AlertRecord | None:
+        """The access code's own alert (`code:<access_code_id>`), any state, or None.
+
+        A code whose problems are folded into a device alert has no alert of its own; look
+        the device alert up with `alert("device:<device_id>")`.
+        """
+        ...
+
+    async def begin_alert(self, intent: AlertIntent, *, channel: str, at: datetime) -> None:
+        """Write the intent to post a new alert (state open, no ts yet) before posting it.
+
+        A row left from an earlier occurrence (resolved, or never posted) is reset.
+        """
+        ...
+
+    async def note_post_attempt(self, alert_key: str, *, channel: str, at: datetime) -> None:
+        """Record another attempt to post a pending alert (its intent row already exists)."""
+        ...
+
+    async def set_alert_posted(
+        self, alert_key: str, *, channel: str, ts: str, content_hash: str, at: datetime
+    ) -> None:
+        """Record the Slack message of an alert, right after posting it."""
+        ...
+
+    async def set_alert_labels(self, alert_key: str, *, title: str, device_name: str) -> None:
+        """Remember the code or lock name shown, for the resolved form when it is gone."""
+        ...
+
+    async def clear_alert_message(self, alert_key: str) -> None:
+        """Forget an alert's Slack message (it was deleted), so it is posted again."""
+        ...
+
+    async def set_alert_rendered(self, alert_key: str, content_hash: str) -> None:
+        """Record what the alert's message shows now (after a successful chat.update)."""
+        ...
+
+    async def resolve_alert(
+        self, alert_key: str, *, at: datetime, content_hash: str | None = None
+    ) -> None:
+        """Mark an alert resolved (after its message shows the resolved form, if it has one)."""
+        ...
+
+    async def reopen_alert(self, alert_key: str, *, content_hash: str, at: datetime) -> None:
+        """A recently resolved alert is back: open again, same message (edited back)."""
+        ...
+
+    async def mark_alert_reminded(self, alert_key: str, at: datetime) -> None:
+        """Record that a reminder was posted in the alert's thread."""
+        ...
+
+    async def wake_alert(self, alert_key: str, at: datetime) -> bool:
+        """End a snooze (it expired or the alert got worse). True if it was snoozed."""
+        ...
+
+    async def snooze(self, alert_key: str, until: datetime, user_id: str) -> bool:
+        """Snooze an open or acknowledged alert until `until` (UTC): no reminders meanwhile.
+
+        It wakes up early if it gets worse (a new error, or a warning becoming an error).
+        Returns False if there is no such unresolved alert.
+        """
+        ...
+
+    async def acknowledge(self, alert_key: str, user_id: str) -> bool:
+        """Acknowledge an open or snoozed alert (someone is on it): no more reminders.
+
+        Returns False if there is no such unresolved alert.
+        """
+        ...
+
+    # ----------------------------------------------------------------- digests
+
+    async def begin_digest(
+        self, members: Sequence[AlertIntent], *, channel: str, at: datetime
+    ) -> int:
+        """Write the intent to post one digest standing in for `members` (in display order).
+
+        In one transaction: the digest row (no ts yet) and each member's alert row, marked as
+        listed in the digest so it is never posted on its own. Returns the digest id.
+        """
+        ...
+
+    async def digests(self, *, include_resolved: bool = False) -> list[DigestRecord]:
+        """Digests (open ones unless asked), oldest first, with their member keys in order."""
+        ...
+
+    async def set_digest_posted(
+        self, digest_id: int, *, channel: str, ts: str, content_hash: str, at: datetime
+    ) -> None:
+        """Record the Slack message of a digest, right after posting it."""
+        ...
+
+    async def set_digest_rendered(self, digest_id: int, content_hash: str) -> None:
+        """Record what the digest message shows now."""
+        ...
+
+    async def resolve_digest(self, digest_id: int, *, content_hash: str, at: datetime) -> None:
+        """Mark a digest resolved (every member resolved and the message says so)."""
+        ...
+
+    async def mark_digest_reminded(self, digest_id: int, at: datetime) -> None:
+        """Record that a reminder was posted in the digest's thread."""
+        ...
+
+
+class Leadership(Protocol):
+    """Named leases, so one process at a time does a job (e.g. scanning and posting alerts)."""
+
+    async def acquire_lease(
+        self, name: str, holder: str, ttl_seconds: float, *, dead_holder: str | None = None
+    ) -> bool:
+        """Take or renew the named lease for `ttl_seconds`; False while someone else holds it.
+
+        Lets one scanner post at a time when several processes share the database (a lease
+        left by a crashed process expires after its ttl, or at once when the caller names it as
+        `dead_holder`, e.g. a process on this host that no longer exists).
+        """
+        ...
+
+    async def lease_holder(self, name: str) -> str | None:
+        """Who holds the named lease now (expired or not), or None."""
+        ...
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up (only if `holder` has it)."""
+        ...
+
+
+class StateStore(AlertStore, ClaimStore, AuditLog, ScanLog, Leadership, Protocol):
+    """All of the bot's persistent state: every area above, plus `close()`."""
+
+    async def close(self) -> None:
+        """Close the store's connections (idempotent)."""
+        ...
