@@ -18,9 +18,8 @@ from typing import TextIO
 
 from bot.app import build_alert_service, build_seam_client, build_slack_client
 from bot.domain.catalogue import default_catalogue
-from bot.domain.findings import seconds_to_start
+from bot.domain.findings import seconds_to_start, time_to_start_text
 from bot.domain.observation import Observation
-from bot.domain.text import humanize_delta
 from bot.seam.models import AccessCode
 from bot.services.container import Services
 from bot.services.observing import scan_workspace
@@ -52,9 +51,7 @@ def _urgency_text(seconds: float | None, code: AccessCode | None) -> str:
         return "ongoing"
     if seconds is None:
         return "ended" if code.ends_at is not None else ""
-    if seconds <= 0:
-        return "stay in progress"
-    return f"starts in {humanize_delta(seconds)}"
+    return time_to_start_text(seconds) or ""
 
 
 def format_findings(scan: Observation, *, now: datetime | None = None) -> str:
@@ -84,13 +81,7 @@ def format_findings(scan: Observation, *, now: datetime | None = None) -> str:
                 if s is not None
             ]
             seconds = min(starts) if starts else None
-            urgency = (
-                "stay in progress"
-                if seconds is not None and seconds <= 0
-                else f"starts in {humanize_delta(seconds)}"
-                if seconds is not None
-                else ""
-            )
+            urgency = time_to_start_text(seconds) or ""
         cells = [device_name, name, finding.problem, finding.kind, finding.scope.value]
         line = [_cell(c, w) for c, (_, w) in zip(cells, _COLUMNS, strict=True)]
         line.append(_cell(urgency, 20).rstrip())

@@ -55,7 +55,7 @@ class AlertStatus:
         by: Slack user id who snoozed or acknowledged it.
     """
 
-    state: str = "open"  # an AlertState
+    state: AlertState = "open"
     first_seen: datetime | None = None
     snoozed_until: datetime | None = None
     by: str | None = None

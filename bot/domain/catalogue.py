@@ -1,17 +1,16 @@
 """Remedy catalogue: what a Seam error or warning code means, how bad it is and how to fix it.
 
 The slash command, the alerts and the buttons all read this one module. The data lives in
-``bot/catalogue.toml`` (one ``[[entry]]`` per ``(code, kind)``); this module validates it and
+``bot/domain/catalogue.toml`` (one ``[[entry]]`` per ``(code, kind)``); this module validates it and
 answers lookups.
 
 Sources of the rules:
 
-* remedies: Seam's troubleshooting guide,
-  https://docs.seam.co/latest/capability-guides/smart-locks/access-codes/troubleshooting-access-code-issues
-* code lists and meanings: Seam API reference for access code errors and warnings
-  (https://docs.seam.co/latest/api/access_codes, .../access_codes/unmanaged) and device errors and
-  warnings (https://docs.seam.co/latest/api/devices); checked against the OpenAPI document of the
-  pinned npm package ``@seamapi/types`` by ``tests/test_catalogue_spec.py``.
+* remedies: Seam's troubleshooting guide, "Troubleshooting access code issues";
+* code lists and meanings: the Seam API reference for access code errors and warnings
+  (access codes, unmanaged access codes) and device errors and warnings (devices); checked
+  against the OpenAPI document of the pinned npm package ``@seamapi/types`` by the catalogue
+  spec test.
 
 Seam renames and removes codes often, so codes are an open set: :meth:`Catalogue.lookup` never
 fails and returns a generic entry quoting Seam's own ``message`` for a code it does not know.
@@ -334,7 +333,7 @@ def _generic_entry(code: str, kind: Kind, scope: Scope, message: str | None) -> 
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:
-    """Read and validate a catalogue TOML file (default: the packaged ``bot/catalogue.toml``).
+    """Read and validate a catalogue TOML file (default: the packaged ``bot/domain/catalogue.toml``).
 
     The file holds ``[[entry]]`` tables with the :class:`CatalogueEntry` fields. Raises
     ``ValueError`` naming the file and entry for bad TOML, unknown fields or actions, bad

@@ -8,7 +8,7 @@ Attribution rules (`findings_for_device`):
 
 * An issue on a code whose scope is the device or the connected account is the *device's*
   problem. Seam copies device and account errors onto every code of the lock and flags them
-  `is_device_error` / `is_connected_account_error` (docs.seam.co/latest/api/access_codes); the
+  `is_device_error` / `is_connected_account_error` (Seam API reference, access codes); the
   catalogue also files some legacy code-level codes as device problems. Those become one device
   finding (`device:<device_id>:<problem>`) that remembers which codes carried it, never one
   finding per code.
@@ -45,6 +45,7 @@ __all__ = [
     "merge_findings",
     "seconds_to_start",
     "sort_findings",
+    "time_to_start_text",
     "urgency_label",
 ]
 
@@ -173,6 +174,18 @@ def urgency_label(seconds: float | None) -> str | None:
         if seconds <= bound:
             return f"starts within {humanize_delta(bound)}"
     return None
+
+
+def time_to_start_text(seconds: float | None) -> str | None:
+    """Exact wording: "starts in 5 h", "stay in progress" (seconds <= 0), or None (unknown).
+
+    `urgency_label` is the banded form alerts show; this is the exact one for one-off answers.
+    """
+    if seconds is None:
+        return None
+    if seconds <= 0:
+        return "stay in progress"
+    return f"starts in {humanize_delta(seconds)}"
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:

@@ -1,6 +1,6 @@
 """Checking a new door PIN before Seam is asked to set it.
 
-Rules, in order (docs.seam.co/latest/capability-guides/smart-locks/access-codes, "code
+Rules, in order (Seam's access codes guide, "code
 constraints"; `../shared/reference/seam-api.md` §3 "Checking a new PIN before setting it"):
 
 1. digits only;

@@ -30,7 +30,7 @@ def escape_mrkdwn(text: str | None, limit: int = 500) -> str:
     """Escape `&`, `<`, `>` as Slack requires and cut to `limit` characters.
 
     Escaping stops user-supplied names (which Seam stores verbatim) from injecting mentions
-    such as `<!channel>` or links (api.slack.com/reference/surfaces/formatting#escaping).
+    such as `<!channel>` or links (Slack's page "Formatting text for app surfaces", escaping).
     """
     if text is None:
         return ""
@@ -50,7 +50,7 @@ def slack_date(moment: datetime | None, fmt: str = "{date_short_pretty} at {time
     """A Slack date token that each reader sees in their own time zone, with a UTC fallback.
 
     Example: `<!date^1764460800^{date_short_pretty} at {time}|2025-11-30 00:00 UTC>`
-    (api.slack.com/reference/surfaces/formatting#date-formatting).
+    (Slack's page "Formatting text for app surfaces", date formatting).
     """
     if moment is None:
         return "—"

@@ -1,7 +1,7 @@
 """Async Seam client over one long-lived `httpx.AsyncClient`.
 
 Seam's API is RPC-style: every route this bot uses accepts `POST` with a JSON body
-(docs.seam.co/latest/api). Reads are retried with backoff on 429, 5xx and transport errors,
+(the Seam API reference). Reads are retried with backoff on 429, 5xx and transport errors,
 honouring `Retry-After`, within a bounded total time; mutations are sent once and never re-sent
 blindly. List calls follow `pagination.next_page_cursor` to the end and stop on a repeated cursor.
 """
@@ -279,7 +279,7 @@ class SeamClient:
         """`/access_codes/pull_backup_access_code`: the backup code now standing in.
 
         Only for time-bound codes created with the backup pool
-        (docs.seam.co/latest/capability-guides/smart-locks/access-codes/backup-access-codes).
+        (Seam's guide "Backup access codes").
         """
         path = "/access_codes/pull_backup_access_code"
         payload = await self._mutate(path, {"access_code_id": access_code_id})

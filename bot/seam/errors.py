@@ -1,7 +1,7 @@
 """Typed Seam API errors.
 
 Seam answers errors as `{"error": {"type", "message", "validation_errors"?, "data"?}, "ok": false}`
-with the request id in the `seam-request-id` header (docs.seam.co/latest/api, "Errors";
+with the request id in the `seam-request-id` header (Seam API reference, "Errors";
 `../shared/reference/seam-api.md` §4). `error_for_response` maps a response to one class here:
 
     SeamApiError
@@ -85,7 +85,7 @@ class SeamRateLimitedError(SeamApiError):
     """Seam is rate-limiting (429). `retry_after` is seconds from `Retry-After`, if sent.
 
     Seam's per-device limits: create/update 10/min, delete 20/min
-    (docs.seam.co/latest/api-reference/rate-limits-and-guardrails).
+    (Seam's page "Rate limits and guardrails").
     """
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:

@@ -2,7 +2,7 @@
 
 They declare only what the bot uses, keep every extra field (`extra="allow"`), and accept unknown
 `error_code`/`warning_code` values, so a new Seam code or field never breaks a read.
-Shapes follow Seam's API reference (docs.seam.co/latest/api/access_codes, /api/devices,
+Shapes follow Seam's API reference (Seam API reference: access codes, devices,
 /api/action_attempts) and `@seamapi/types` 1.977.0.
 """
 
@@ -92,7 +92,7 @@ class AccessCode(_WithIssues):
     """A managed or unmanaged access code (`is_managed` tells which).
 
     Times are timezone-aware UTC datetimes or None. `code` is the PIN: never log or post it,
-    use `bot.formatting.mask_pin`.
+    use `bot.domain.text.mask_pin`.
     """
 
     access_code_id: str

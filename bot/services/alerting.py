@@ -1,7 +1,13 @@
-"""Alert lifecycle: one Slack message per problem subject, posted, edited, reminded and resolved.
+"""Alert lifecycle: one chat message per problem subject, posted, edited, reminded and resolved.
 
-`AlertManager.reconcile(scan)` compares what a scan saw with the alert state in the store and
-makes Slack match it:
+`AlertService.reconcile(observation)` compares what a look at Seam saw with the alert state in
+the store and makes the alert channel match it; `AlertService.refresh_devices(device_ids)` is
+the one way anything else (a button after a remedy, tomorrow a Seam webhook) asks for that: it
+re-reads those devices and reconciles what it saw, so a scan, a button and a webhook can never
+post two alerts for one problem. The service talks to Slack only through two ports defined here
+and implemented in `bot.slack.alert_channel`: `AlertChannel` (post, edit, reply) and
+`AlertRenderer` (Block Kit). Planning (grouping, folding, "is it worse") is pure
+(`bot.domain.alert_plan`).
 
 * **One message per alert.** An alert is one access code (`code:<access_code_id>`, listing all
   of its current problems) or one lock (`device:<device_id>`, for device- and account-level
@@ -25,12 +31,10 @@ makes Slack match it:
   becoming an error) wakes up with a thread reply. Acknowledged alerts stay acknowledged.
 * **Incomplete scans.** Only alerts on devices the scan fully saw (`scan.covers(device_id)`)
   may be resolved or reminded; the rest are left exactly as they are.
-* **Slack limits.** `chat.postMessage` allows about one message per second per channel
-  (docs.slack.dev/apis/web-api/rate-limits): every write to a channel is spaced by
-  `pace_seconds`. HTTP 429 is waited out (`Retry-After`) by the client's
-  `AsyncRateLimitErrorRetryHandler` (see `bot.app.build_slack_client`). `not_in_channel`,
-  `channel_not_found` and similar are logged once per channel per manager (one per process)
-  and the alert stays pending (no ts) to be posted by a later reconcile.
+* **Chat limits.** The channel implementation paces writes (about one message per second per
+  channel, Slack's page "Rate limits") and waits out 429s. A channel that refuses writes
+  (`not_in_channel`, `channel_not_found`... : `Delivery` "blocked") is not written to again in
+  that reconcile, and its alerts stay pending (no ts) to be posted by a later one.
 
 Restart safety: the intent row (state open, no ts) is committed *before* `chat.postMessage`
 and the ts right after it, so a restart never forgets an alert and re-posts only alerts whose

@@ -95,7 +95,7 @@ class Scanner:
         self.last_outcome: ScanOutcome | None = None
 
     async def run_once(self) -> ScanOutcome:
-        """Scan once and, with an AlertManager, reconcile the alerts. Raises only on bugs."""
+        """Scan once and, with an AlertService, reconcile the alerts. Raises only on bugs."""
         started = time.monotonic()
         scan = await scan_workspace(
             self.seam, catalogue=self.catalogue, concurrency=self.concurrency, clock=self._clock

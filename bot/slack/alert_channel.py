@@ -75,7 +75,7 @@ class ChannelPacer:
     """Spaces writes to each channel by at least `interval` seconds (≈1 msg/s/channel).
 
     Slack's `chat.postMessage` allows about one message per second per channel, with short
-    bursts tolerated (docs.slack.dev/apis/web-api/rate-limits). Tests pass `interval=0`.
+    bursts tolerated (Slack's page "Rate limits"). Tests pass `interval=0`.
     """
 
     def __init__(

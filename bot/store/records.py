@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, TypeVar, get_args
 
+from bot.domain.alert_plan import AlertState
 from bot.domain.findings import IssueKind, Source, Subject
 from bot.store.errors import StoreCorruptError
 
@@ -41,9 +42,6 @@ __all__ = [
     "utcnow",
 ]
 
-#: `alerts.state`: open (reminders due), snoozed (until `snoozed_until`), acknowledged (someone
-#: is on it: no reminders), resolved (every problem cleared).
-AlertState = Literal["open", "snoozed", "acknowledged", "resolved"]
 #: `alert_fingerprints.state`: the problem is currently seen (open) or was seen cleared.
 FingerprintState = Literal["open", "resolved"]
 #: `alert_digests.state`: some member still unresolved (open), or all resolved.

@@ -2,7 +2,7 @@
 
 One `Store` owns one connection in WAL mode; every write goes through `_write()` (or
 `_alerts_tx()` for several statements), which holds one asyncio lock and commits, so the scanner
-and concurrent Slack handlers never hit "database is locked" (sqlite.org/wal.html).
+and concurrent Slack handlers never hit "database is locked" (SQLite's page "Write-Ahead Logging").
 
 The schema is versioned with `PRAGMA user_version` and brought up to date by
 `bot.store.migrations.migrate` when the store is opened. `Store` satisfies

@@ -3,7 +3,7 @@
 One message per affected access code (`code_alert_message`), one per lock or account problem
 (`device_alert_message`, listing the codes it affects), a compact resolved form
 (`resolved_message`), thread replies (`resolved_reply`, `reminder_reply`, `reopened_reply`,
-`woke_reply`) and a storm digest (`digest_message`). Every builder returns `bot.blocks.Message`,
+`woke_reply`) and a storm digest (`digest_message`). Every builder returns `bot.slack.blocks.common.Message`,
 built with `slack_sdk.models.blocks` and serialised with `to_dict()` (which checks the
 per-element limits) and at most 50 blocks (Slack's message limit, which the SDK does not check).
 
@@ -13,7 +13,7 @@ catalogue loader rejects raw `<`, `>` and `&`, and the generic entry escapes Sea
 they are only clipped, never escaped twice. PINs are only ever shown masked (`mask_pin`).
 
 Urgency: Seam tries to program a scheduled code up to 9 days before its `starts_at`
-(docs.seam.co/latest/capability-guides/smart-locks/access-codes), so a failing time-bound code is
+(Seam's access codes guide), so a failing time-bound code is
 ranked by the time left before the guest arrives. The label is an upper bound ("starts within
 8 h") that stays true as time passes, so a message never goes stale between scans and is edited
 only when the code crosses into a more urgent band (1 h, 2 h, 4 h, 8 h, 12 h, 24 h, 2 d, 3 d,

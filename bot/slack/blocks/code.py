@@ -23,8 +23,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.catalogue import Catalogue, CatalogueEntry, RemedyAction, Scope, default_catalogue
-from bot.domain.findings import issue_scope
-from bot.domain.text import escape_mrkdwn, humanize_delta, mask_pin, plain, slack_date
+from bot.domain.findings import issue_scope, time_to_start_text
+from bot.domain.text import escape_mrkdwn, mask_pin, plain, slack_date
 from bot.remedies.base import Remedy
 from bot.remedies.registry import REMEDIES
 from bot.seam.models import AccessCode, Device, SeamIssue
@@ -76,7 +76,7 @@ def _schedule(code: AccessCode, now: datetime) -> str:
     start, end = slack_date(code.starts_at), slack_date(code.ends_at)
     text = f"{start} → {end}"
     if code.starts_at and code.starts_at > now:
-        text += f"\n_starts in {humanize_delta((code.starts_at - now).total_seconds())}_"
+        text += f"\n_{time_to_start_text((code.starts_at - now).total_seconds())}_"
     elif code.ends_at and code.ends_at < now:
         text += "\n_ended_"
     return text

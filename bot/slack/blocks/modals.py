@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.domain.findings import time_to_start_text
 from bot.domain.text import escape_mrkdwn, humanize_delta, mask_pin, plain, slack_date
 from bot.remedies.base import Proposal, Remedy
 from bot.seam.models import AccessCode, Device
@@ -64,7 +65,7 @@ def code_summary(
     if code.is_time_bound:
         window = f"{slack_date(code.starts_at)} → {slack_date(code.ends_at)}"
         if code.starts_at and code.starts_at > now:
-            window += f" (starts in {humanize_delta((code.starts_at - now).total_seconds())})"
+            window += f" ({time_to_start_text((code.starts_at - now).total_seconds())})"
         lines.append(f"Schedule: {window}")
     else:
         lines.append("Schedule: ongoing")
