@@ -3,7 +3,7 @@
 This is the only module that knows every layer. It builds each long-lived object once (one
 httpx client for Seam, one store, one Slack client), wires them, and owns their lifecycle.
 
-Serving model (slack-bolt 1.30; `../shared/reference/slack-platform.md` §1 describes it): Bolt's
+Serving model (slack-bolt 1.30, Bolt for Python's page "Adapters", aiohttp): Bolt's
 aiohttp application answers `POST /slack/events` (slash commands, interactivity and events),
 verifying every request's signature (401 otherwise, listeners never run); `GET /healthz`
 answers 200 JSON. The Seam client and the store are opened when the web app starts and closed

@@ -1,7 +1,7 @@
 """Checking a new door PIN before Seam is asked to set it.
 
-Rules, in order (Seam's access codes guide, "code
-constraints"; `../shared/reference/seam-api.md` §3 "Checking a new PIN before setting it"):
+Rules, in order (Seam's access codes guide, "Access code constraints", and the device's
+`properties.code_constraints`):
 
 1. digits only;
 2. a length the device supports: `properties.supported_code_lengths` when present, otherwise

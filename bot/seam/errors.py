@@ -2,7 +2,7 @@
 
 Seam answers errors as `{"error": {"type", "message", "validation_errors"?, "data"?}, "ok": false}`
 with the request id in the `seam-request-id` header (Seam API reference, "Errors";
-`../shared/reference/seam-api.md` §4). `error_for_response` maps a response to one class here:
+Seam's error reference). `error_for_response` maps a response to one class here:
 
     SeamApiError
      ├── SeamNotFoundError        404
