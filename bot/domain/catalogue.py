@@ -333,7 +333,7 @@ def _generic_entry(code: str, kind: Kind, scope: Scope, message: str | None) -> 
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:
-    """Read and validate a catalogue TOML file (default: the packaged ``bot/domain/catalogue.toml``).
+    """Read and validate a catalogue TOML file (default: the packaged ``catalogue.toml``).
 
     The file holds ``[[entry]]`` tables with the :class:`CatalogueEntry` fields. Raises
     ``ValueError`` naming the file and entry for bad TOML, unknown fields or actions, bad

@@ -3,9 +3,10 @@
 One message per affected access code (`code_alert_message`), one per lock or account problem
 (`device_alert_message`, listing the codes it affects), a compact resolved form
 (`resolved_message`), thread replies (`resolved_reply`, `reminder_reply`, `reopened_reply`,
-`woke_reply`) and a storm digest (`digest_message`). Every builder returns `bot.slack.blocks.common.Message`,
-built with `slack_sdk.models.blocks` and serialised with `to_dict()` (which checks the
-per-element limits) and at most 50 blocks (Slack's message limit, which the SDK does not check).
+`woke_reply`) and a storm digest (`digest_message`). Every builder returns a
+`bot.slack.blocks.common.Message`, built with `slack_sdk.models.blocks` and serialised with
+`to_dict()` (which checks the per-element limits) and at most 50 blocks (Slack's message
+limit, which the SDK does not check).
 
 Text rules: names and Seam messages are user- or vendor-controlled and always go through
 `escape_mrkdwn`; catalogue titles, explanations and remedies are already mrkdwn-safe (the
