@@ -95,6 +95,7 @@ class UseBackupCode(BaseRemedy):
             changed=outcome.changed,
             detail=outcome.detail,
             private_note=note,
+            private_title="Backup code pulled",
         )
 
 

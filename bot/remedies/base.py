@@ -56,8 +56,8 @@ class Outcome:
     readable answer came back, so it may or may not have been applied). `changed` says whether
     anything may have changed on Seam's side. `summary` is plain text safe to post (never a
     PIN). `detail` holds ids worth auditing (e.g. `new_access_code_id`). `private_note` is
-    mrkdwn shown only to the person who ran the remedy (a pulled backup PIN); it is never
-    logged, audited or posted in a channel.
+    mrkdwn shown only to the person who ran the remedy (a pulled backup PIN), under
+    `private_title`; it is never logged, audited or posted in a channel.
     """
 
     status: OutcomeStatus
@@ -67,6 +67,7 @@ class Outcome:
     request_id: str | None = None
     detail: dict[str, Any] | None = None
     private_note: str | None = field(default=None, repr=False)
+    private_title: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -170,14 +170,7 @@ class RemedyRunner:
                 "refused %s on %s: %s", remedy.key, request.target.access_code_id, mismatch
             )
             outcome = Outcome("error", f"Not done: {mismatch}", changed=False)
-            return await self.finish(
-                remedy,
-                user_id,
-                claim_key,
-                request.target.access_code_id,
-                request.target.device_id,
-                outcome,
-            )
+            return await self._settle(remedy, request, user_id, claim_key, outcome)
         return await self.run(remedy, request, user_id=user_id, claim_key=claim_key)
 
     async def run(
@@ -185,6 +178,11 @@ class RemedyRunner:
     ) -> RunResult:
         """Run a loaded, checked remedy once; audit and settle its claim."""
         outcome = await remedy.run(self.seam, request)
+        return await self._settle(remedy, request, user_id, claim_key, outcome)
+
+    async def _settle(
+        self, remedy: Remedy, request: Request, user_id: str, claim_key: str, outcome: Outcome
+    ) -> RunResult:
         return await self.finish(
             remedy,
             user_id,

@@ -14,18 +14,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.alert_plan import AlertStatus, DigestItem
 from bot.domain.catalogue import Catalogue
-from bot.domain.findings import Finding
 from bot.seam.client import SeamClient
-from bot.seam.models import AccessCode, Device
 from bot.services.alerting import AlertService, Delivery, Rendered
 from bot.slack.blocks import alerts as blocks
 from bot.slack.blocks.common import Message
@@ -207,108 +204,28 @@ def _metadata(alert_key: str) -> dict[str, Any]:
 
 
 class BlockKitAlertRenderer:
-    """`AlertRenderer` with the Block Kit builders of `bot.slack.blocks.alerts`."""
+    """`AlertRenderer` with the Block Kit builders of `bot.slack.blocks.alerts`.
+
+    The builders that need the catalogue get it here; the others are the builders themselves.
+    """
+
+    resolved = staticmethod(blocks.resolved_message)
+    digest = staticmethod(blocks.digest_message)
+    resolved_reply = staticmethod(blocks.resolved_reply)
+    reminder_reply = staticmethod(blocks.reminder_reply)
+    reopened_reply = staticmethod(blocks.reopened_reply)
+    woke_reply = staticmethod(blocks.woke_reply)
 
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
 
-    def code_alert(
-        self,
-        access_code_id: str,
-        device_id: str,
-        findings: Sequence[Finding],
-        *,
-        code: AccessCode | None,
-        device: Device | None,
-        now: datetime,
-        status: AlertStatus,
-    ) -> Message:
-        """One access code's alert."""
-        return blocks.code_alert_message(
-            access_code_id,
-            device_id,
-            findings,
-            code=code,
-            device=device,
-            catalogue=self.catalogue,
-            now=now,
-            status=status,
-        )
+    def code_alert(self, *args: Any, **kwargs: Any) -> Message:
+        """One access code's alert (`code_alert_message` with this catalogue)."""
+        return blocks.code_alert_message(*args, catalogue=self.catalogue, **kwargs)
 
-    def device_alert(
-        self,
-        device_id: str,
-        findings: Sequence[Finding],
-        affected: Sequence[tuple[str, Sequence[Finding]]],
-        *,
-        device: Device | None,
-        codes: Mapping[str, AccessCode],
-        now: datetime,
-        status: AlertStatus,
-    ) -> Message:
-        """One lock's (or account's) alert, listing the codes it affects."""
-        return blocks.device_alert_message(
-            device_id,
-            findings,
-            affected,
-            device=device,
-            codes=codes,
-            catalogue=self.catalogue,
-            now=now,
-            status=status,
-        )
-
-    def resolved(
-        self,
-        *,
-        subject: Literal["access_code", "device"],
-        title: str,
-        device_name: str,
-        problem_titles: Sequence[str],
-        resolved_at: datetime,
-        gone: bool,
-        access_code_id: str | None,
-        device_id: str,
-    ) -> Message:
-        """The compact resolved form of an alert."""
-        return blocks.resolved_message(
-            subject=subject,
-            title=title,
-            device_name=device_name,
-            problem_titles=problem_titles,
-            resolved_at=resolved_at,
-            gone=gone,
-            access_code_id=access_code_id,
-            device_id=device_id,
-        )
-
-    def digest(
-        self, items: Sequence[DigestItem], *, now: datetime, created_at: datetime
-    ) -> Message:
-        """A storm digest."""
-        return blocks.digest_message(items, now=now, created_at=created_at)
-
-    def resolved_reply(
-        self, *, subject: Literal["access_code", "device", "digest"], gone: bool = False
-    ) -> Message:
-        """The thread reply when an alert (or digest) resolves."""
-        return blocks.resolved_reply(subject=subject, gone=gone)
-
-    def reminder_reply(
-        self, *, open_seconds: float, problem_titles: Sequence[str], starts_in: float | None
-    ) -> Message:
-        """The thread reminder of a long-open alert."""
-        return blocks.reminder_reply(
-            open_seconds=open_seconds, problem_titles=problem_titles, starts_in=starts_in
-        )
-
-    def reopened_reply(self, problem_titles: Sequence[str]) -> Message:
-        """The thread reply when a resolved alert's problem comes back."""
-        return blocks.reopened_reply(problem_titles)
-
-    def woke_reply(self, problem_titles: Sequence[str]) -> Message:
-        """The thread reply when a snoozed alert gets worse."""
-        return blocks.woke_reply(problem_titles)
+    def device_alert(self, *args: Any, **kwargs: Any) -> Message:
+        """One lock's alert listing the codes it affects (`device_alert_message`)."""
+        return blocks.device_alert_message(*args, catalogue=self.catalogue, **kwargs)
 
 
 def slack_alert_service(

@@ -176,9 +176,7 @@ async def _report(
 ) -> None:
     """Tell the requester any private note (a backup PIN), then report the outcome."""
     if result.outcome.private_note:
-        title = f"{remedy.label}: done" if result.outcome.ok else remedy.label
-        if remedy.key == "pull_backup":
-            title = "Backup code pulled"
+        title = result.outcome.private_title or remedy.label
         await tell_requester(
             services,
             client,
