@@ -43,11 +43,11 @@ from bench.common import (
     slack_client,
     write_json,
 )
+from bot.domain.catalogue import default_catalogue
+from bot.seam.client import SeamClient
+from bot.services.observing import scan_workspace
 from bot.slack.alert_channel import ALERT_PACE_SECONDS
 from bot.slack.alert_channel import slack_alert_service as AlertManager
-from bot.domain.catalogue import default_catalogue
-from bot.services.observing import scan_workspace
-from bot.seam.client import SeamClient
 from bot.store import Store
 from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import SeamFake

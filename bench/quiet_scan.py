@@ -42,11 +42,11 @@ from bench.common import (
     slack_client,
     write_json,
 )
-from bot.slack.alert_channel import ALERT_PACE_SECONDS
-from bot.slack.alert_channel import slack_alert_service as AlertManager
 from bot.domain.catalogue import default_catalogue
-from bot.services.scanning import Scanner
 from bot.seam.client import SeamClient
+from bot.services.scanning import Scanner
+from bot.slack.alert_channel import ALERT_PACE_SECONDS, ChannelPacer
+from bot.slack.alert_channel import slack_alert_service as AlertManager
 from bot.store import Store
 from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import SeamFake
@@ -130,13 +130,14 @@ async def _case(
     db_path = tmp / f"{name.replace(' ', '-')}.sqlite3"
     store = await Store.open(db_path)
     settings = bench_settings(fake.url, fake.api_key, slack.api_url)
+    pacer = ChannelPacer(0)  # set-up only; the measured iteration uses the production pacing
     manager = AlertManager(
         store,
         slack_client(slack.api_url),
         CHANNEL,
         catalogue=CAT,
         storm_threshold=storm_threshold,
-        pace_seconds=0,  # set-up only; the measured iteration uses the production pacing
+        pacer=pacer,
     )
     result: dict[str, Any] = {"case": name, "storm_threshold": storm_threshold}
     try:
@@ -148,7 +149,7 @@ async def _case(
                 "slack_calls": len(slack.calls),
                 "duration_s": first.duration,
             }
-            manager.pacer.interval = ALERT_PACE_SECONDS
+            pacer.interval = ALERT_PACE_SECONDS
             log = StatementLog()
             rows_before = snapshot(db_path)
             await store._db.set_trace_callback(log)

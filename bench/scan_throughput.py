@@ -47,8 +47,8 @@ from bench.common import (
     write_json,
 )
 from bot.domain.catalogue import default_catalogue
-from bot.services.observing import DEFAULT_CONCURRENCY, scan_workspace
 from bot.seam.client import SeamClient
+from bot.services.observing import DEFAULT_CONCURRENCY, scan_workspace
 from devtools.seam_fake import SeamFake
 
 #: Seam's default `/devices/list` page size (the fake uses the same, 500).

@@ -28,7 +28,12 @@
 //         POST /_shim/fail   {status, paths?, methods?, count?, retry_after?, body?: null|"json"|str}
 //                            answer matching requests with that failure (status 0 clears; rules
 //                            apply in the order added; count absent = until cleared)
-//         POST /_shim/reset  clear delays, failures, the call log and this workspace's outage
+//         POST /_shim/paginate {page_size, paths?, loop?: bool}  split list answers (devices,
+//                            access_codes) into pages of page_size with page cursors "p1",
+//                            "p2"...; loop: every page after the first names "p1" again, as a
+//                            server that loops does (page_size 0 clears)
+//         POST /_shim/reset  clear delays, failures, pagination, the call log and this
+//                            workspace's outage
 //         POST /_shim/restore put the database back to the seeded scenario
 //         GET  /_shim/calls  {calls: [{method, path, query, body, at (epoch s), status, injected}]}
 //         POST /_shim/update_access_code {access_code_id, ...patch} -> {ok, access_code}
@@ -1149,6 +1154,7 @@ const settleAfterChange = (db, path, params, snapshot) => {
 const state = {
   delays: [], // {seconds, paths: string[] | null, phase: "after" | "before"}
   failures: [], // {status, paths, methods, remaining (null = unlimited), retry_after, body}
+  paginate: null, // {page_size, paths, loop}
   calls: [], // {method, path, query, body, at, status, injected}
 }
 
@@ -1255,9 +1261,18 @@ const makeShimRoutes = (ctx) => ({
     })
     return jsonResult(200, { ok: true, failures: state.failures })
   },
+  "POST /_shim/paginate": (b) => {
+    const size = Number(b.page_size ?? 0)
+    if (!(Number.isInteger(size) && size >= 0)) {
+      return jsonResult(400, { ok: false, error: "page_size must be a whole number >= 0" })
+    }
+    state.paginate = size === 0 ? null : { page_size: size, paths: normalizePaths(b.paths), loop: Boolean(b.loop) }
+    return jsonResult(200, { ok: true, paginate: state.paginate })
+  },
   "POST /_shim/reset": () => {
     state.delays = []
     state.failures = []
+    state.paginate = null
     state.calls = []
     ctx.db.simulateWorkspaceOutageRecovery(ctx.ids.workspace_id)
     return jsonResult(200, { ok: true })
@@ -1333,6 +1348,32 @@ const makeShimRoutes = (ctx) => ({
   },
 })
 
+// Split a list answer into pages (POST /_shim/paginate): page N is requested with page_cursor
+// "pN"; a looping server answers every later page with the cursor of page 1 again.
+const LIST_KEYS = ["devices", "access_codes"]
+const paginateResult = (result, path, body) => {
+  const rule = state.paginate
+  if (rule == null || !pathMatches(rule.paths, path)) return result
+  let payload
+  try {
+    payload = JSON.parse(result.body.toString("utf8"))
+  } catch {
+    return result
+  }
+  const key = LIST_KEYS.find((k) => Array.isArray(payload?.[k]))
+  if (key == null) return result
+  const cursor = String(body?.page_cursor ?? "")
+  const page = /^p\d+$/.test(cursor) ? Number(cursor.slice(1)) : 0
+  const items = payload[key]
+  const pages = Math.max(1, Math.ceil(items.length / rule.page_size))
+  const more = page + 1 < pages
+  const next = more ? (rule.loop && page >= 1 ? "p1" : `p${page + 1}`) : null
+  payload[key] = items.slice(page * rule.page_size, (page + 1) * rule.page_size)
+  payload.pagination = { has_next_page: more, next_page_cursor: next, next_page_url: null }
+  const requestId = result.headers["seam-request-id"]
+  return jsonResult(200, payload, requestId == null ? {} : { "seam-request-id": requestId })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------
@@ -1391,11 +1432,18 @@ const main = async () => {
     if (rule != null) {
       result = failureResult(rule, db.getNextRequestId())
       call.injected = true
-    } else if (path in seamRoutes) {
-      result = handleShimmedSeamRoute(db, seamRoutes[path], req, path, call.query, parsedBody)
     } else {
-      result = await forward(upstreamPort, req, body)
+      // Pages are the shim's own when it paginates: the fake sees the whole-list request.
+      const paging = state.paginate != null && pathMatches(state.paginate.paths, path)
+      const { page_cursor: _cursor, ...unpaged } = parsedBody ?? {}
+      const sentBody = paging && parsedBody != null ? unpaged : parsedBody
+      const sentRaw = paging && parsedBody != null ? Buffer.from(JSON.stringify(unpaged)) : body
+      result =
+        path in seamRoutes
+          ? handleShimmedSeamRoute(db, seamRoutes[path], req, path, call.query, sentBody)
+          : await forward(upstreamPort, req, sentRaw)
     }
+    if (!call.injected && result.status === 200) result = paginateResult(result, path, parsedBody)
     call.status = result.status
     if (!call.injected && result.status === 200) {
       settleAfterChange(db, path, { ...call.query, ...(parsedBody ?? {}) }, snapshot)

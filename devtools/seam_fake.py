@@ -345,6 +345,20 @@ class SeamFake:
             {"seconds": seconds, "paths": _paths(paths), "phase": phase},
         )
 
+    async def paginate(
+        self, page_size: int, paths: Sequence[str] | None = None, *, loop: bool = False
+    ) -> None:
+        """Split list answers (`devices`, `access_codes`) into pages of `page_size`.
+
+        Page cursors are "p1", "p2"...; with `loop` every page after the first names "p1"
+        again (a server whose cursor repeats). `page_size=0` clears it; `reset()` too.
+        """
+        await self._control(
+            "POST",
+            "/_shim/paginate",
+            {"page_size": page_size, "paths": _paths(paths), "loop": loop},
+        )
+
     async def fail(
         self,
         status: int,

@@ -3,14 +3,18 @@
 An alert is one access code (`code:<access_code_id>`, listing all of its current problems) or one
 lock (`device:<device_id>`, for device- and account-level problems, listing the codes affected).
 A blocking device- or account-level error (a *parent cause*: offline, disconnected, hub or account
-disconnected) makes one device alert; the code alerts of that lock are folded into it.
+disconnected) makes one device alert; a code alert of that lock is folded into it only when every
+problem of the code is one the parent explains (the catalogue's `explains`: failed to set,
+programming delay, failed to remove...). A code with a problem of its own cause (a duplicate PIN,
+a bad format, slots full...) keeps its own alert and its buttons.
 `AlertStatus` and `DigestItem` are the plain data the renderers show. No I/O, no Slack.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -24,6 +28,7 @@ from bot.domain.findings import (
 from bot.seam.models import AccessCode
 
 __all__ = [
+    "AlertActivity",
     "AlertGroup",
     "AlertState",
     "AlertStatus",
@@ -45,6 +50,53 @@ class SeenProblem(Protocol):
 
 
 @dataclass(frozen=True)
+class AlertActivity:
+    """The last thing someone did on an alert from Slack, shown on the alert itself.
+
+    Attributes:
+        verb: what was done ("Re-checked", or a remedy's label such as "Update PIN").
+        by: the Slack user id who did it.
+        at: when (aware UTC).
+        outcome: what came of it, in a few words ("unchanged", "resolved", "changed", or a
+            remedy's outcome such as "done" / "failed").
+        hidden_actions: remedy keys whose buttons this outcome replaces (a remedy that went
+            through is not offered again on the same alert).
+        replaced_by: the new access_code_id of a code that was deleted and re-created.
+    """
+
+    verb: str
+    by: str
+    at: datetime
+    outcome: str = ""
+    hidden_actions: tuple[str, ...] = ()
+    replaced_by: str | None = None
+
+    def dumps(self) -> str:
+        """JSON for storage (times as ISO 8601 UTC)."""
+        data = asdict(self)
+        data["at"] = self.at.isoformat()
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, raw: str | None) -> AlertActivity | None:
+        """Parse `dumps` output; None for empty or unreadable text (never raises)."""
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+            return cls(
+                verb=str(data["verb"]),
+                by=str(data["by"]),
+                at=datetime.fromisoformat(str(data["at"])),
+                outcome=str(data.get("outcome") or ""),
+                hidden_actions=tuple(str(a) for a in data.get("hidden_actions") or ()),
+                replaced_by=str(data["replaced_by"]) if data.get("replaced_by") else None,
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
 class AlertStatus:
     """What the alert's state line says. Times are aware UTC.
 
@@ -53,12 +105,15 @@ class AlertStatus:
         first_seen: when the oldest of its current problems was first seen.
         snoozed_until: end of a snooze (state "snoozed").
         by: Slack user id who snoozed or acknowledged it.
+        activity: the last thing someone did on it from Slack (shown as a line; its outcome
+            replaces the buttons it names).
     """
 
     state: AlertState = "open"
     first_seen: datetime | None = None
     snoozed_until: datetime | None = None
     by: str | None = None
+    activity: AlertActivity | None = None
 
 
 @dataclass(frozen=True)
@@ -143,7 +198,17 @@ def plan_alerts(
             code_findings.setdefault(finding.access_code_id, []).append(finding)
         elif finding.subject == "device":
             device_findings.setdefault(finding.device_id, []).append(finding)
-    parents = {d for d, fs in device_findings.items() if any(f.is_parent_cause for f in fs)}
+    explained: dict[str, frozenset[str]] = {
+        d: frozenset().union(*(f.explains for f in fs if f.is_parent_cause))
+        for d, fs in device_findings.items()
+    }
+
+    def folds(access_code_id: str, own: list[Finding]) -> bool:
+        """Every problem of the code is one its lock's active parent problem explains."""
+        causes = explained.get(own[0].device_id, frozenset())
+        return bool(causes) and all(f.problem in causes for f in own)
+
+    folded = {cid for cid, own in code_findings.items() if folds(cid, own)}
 
     def starts_in(access_code_id: str) -> float | None:
         return seconds_to_start(codes.get(access_code_id), now)
@@ -162,21 +227,19 @@ def plan_alerts(
             device_id=device_id,
             access_code_id=access_code_id,
             findings=tuple(own),
-            folded_into=device_alert_key(device_id) if device_id in parents else None,
+            folded_into=device_alert_key(device_id) if access_code_id in folded else None,
             starts_in=starts_in(access_code_id),
         )
     for device_id, own in device_findings.items():
         members: dict[str, None] = {}
         for finding in own:
             members.update(dict.fromkeys(finding.carrier_code_ids))
-        if device_id in parents:
-            for access_code_id, fs in code_findings.items():
-                if fs[0].device_id == device_id:
-                    members[access_code_id] = None
+        for access_code_id, fs in code_findings.items():
+            if access_code_id in folded and fs[0].device_id == device_id:
+                members[access_code_id] = None
         ordered = sorted(members, key=code_order)
         affected = tuple(
-            (cid, tuple(code_findings.get(cid, ())) if device_id in parents else ())
-            for cid in ordered
+            (cid, tuple(code_findings.get(cid, ())) if cid in folded else ()) for cid in ordered
         )
         soonest = [s for s in (starts_in(cid) for cid in ordered) if s is not None]
         groups[device_alert_key(device_id)] = AlertGroup(

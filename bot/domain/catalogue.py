@@ -31,7 +31,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "CATALOGUE_PATH",
@@ -112,6 +119,8 @@ class CatalogueEntry(BaseModel):
         blocking: bool            True: the code will not (or may not) work as booked
         actions: tuple[RemedyAction, ...]   non-empty, no repeats, most recommended first
         related: tuple[str, ...]  other catalogued codes; legacy -> current equivalent first
+        explains: tuple[str, ...] device/account errors: the code-level problems they cause
+                                  (folded into the lock's alert while this is active)
         status: "current" | "legacy"        per seam-codes.json (current = newest Seam API)
         applies_to: frozenset of "access_code" / "device" (where Seam puts the code)
         is_generic: bool          True only for the fallback built for an unknown code
@@ -131,6 +140,7 @@ class CatalogueEntry(BaseModel):
     blocking: bool
     actions: tuple[RemedyAction, ...] = Field(min_length=1)
     related: tuple[str, ...] = ()
+    explains: tuple[str, ...] = ()
     status: Literal["current", "legacy"]
     applies_to: frozenset[AppliesTo] = Field(min_length=1)
     is_generic: bool = False
@@ -164,6 +174,14 @@ class CatalogueEntry(BaseModel):
     def is_parent_cause(self) -> bool:
         """True for device- and account-level problems, the parents of code-level symptoms."""
         return self.scope is not Scope.CODE
+
+    @model_validator(mode="after")
+    def _explains_only_on_parents(self) -> CatalogueEntry:
+        if self.explains and (self.scope is Scope.CODE or self.kind is not Kind.ERROR):
+            raise ValueError("explains: only device- or account-level errors explain problems")
+        if len(set(self.explains)) != len(self.explains):
+            raise ValueError("explains repeats a code")
+        return self
 
 
 def _coerce_kind(kind: Kind | str) -> Kind | None:
@@ -205,7 +223,8 @@ class Catalogue:
 
     Invariants (checked here, so a hand-built catalogue is held to the same rules as the file):
     no duplicate ``(code, kind)``; one scope per code across kinds; every ``related`` code is
-    catalogued and is not the code itself; no entry is generic. Violations raise ``ValueError``.
+    catalogued and is not the code itself; every ``explains`` code is a catalogued code-level
+    problem; no entry is generic. Violations raise ``ValueError``.
     """
 
     def __init__(self, entries: Iterable[CatalogueEntry]) -> None:
@@ -232,6 +251,12 @@ class Catalogue:
                     raise ValueError(
                         f"entry ({entry.code!r}, {entry.kind.value!r}) has related code "
                         f"{other!r}, which is itself or not catalogued"
+                    )
+            for symptom in entry.explains:
+                if symptom not in scopes or scopes[symptom].scope is not Scope.CODE:
+                    raise ValueError(
+                        f"entry ({entry.code!r}, {entry.kind.value!r}) explains {symptom!r}, "
+                        "which is not a catalogued code-level problem"
                     )
         self._scopes = {code: entry.scope for code, entry in scopes.items()}
 

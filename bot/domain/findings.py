@@ -42,6 +42,7 @@ __all__ = [
     "device_alert_key",
     "findings_for_device",
     "issue_scope",
+    "lock_reports_trouble",
     "merge_findings",
     "seconds_to_start",
     "sort_findings",
@@ -91,6 +92,8 @@ class Finding:
         source: what reported it: "scan" now; "webhook" / "predictive" later.
         observed_at: when it was observed (aware UTC).
         carrier_code_ids: device findings only: the access codes on which Seam reported it.
+        explains: device findings only: the code-level problems this one causes (the
+            catalogue's `explains`); only those are folded into the lock's alert.
     """
 
     subject: Subject
@@ -104,6 +107,7 @@ class Finding:
     source: Source = "scan"
     observed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     carrier_code_ids: tuple[str, ...] = ()
+    explains: frozenset[str] = frozenset()
 
     @property
     def fingerprint(self) -> str:
@@ -121,17 +125,19 @@ class Finding:
 
     @property
     def is_parent_cause(self) -> bool:
-        """A blocking device- or account-level *error*: the cause of code-level symptoms.
+        """A blocking device- or account-level *error* that explains code-level symptoms.
 
-        While one is active on a device, new code-level alerts of that device are folded into
-        the device alert (device offline, disconnected, hub/bridge or account disconnected...).
-        Device warnings (e.g. a third-party integration) do not fold anything.
+        While one is active on a device, a code alert of that device whose every problem it
+        `explains` is folded into the device alert (device offline, disconnected, hub/bridge or
+        account disconnected...). Device warnings (e.g. a third-party integration) and problems
+        that explain nothing fold nothing.
         """
         return (
             self.subject == "device"
             and self.kind == "error"
             and self.blocking
             and self.scope is not Scope.CODE
+            and bool(self.explains)
         )
 
 
@@ -202,6 +208,7 @@ def _worse(a: Finding, b: Finding) -> Finding:
         blocking=keep.blocking or other.blocking,
         message=keep.message or other.message,
         carrier_code_ids=carriers,
+        explains=keep.explains | other.explains,
     )
 
 
@@ -212,6 +219,18 @@ def merge_findings(findings: Iterable[Finding]) -> list[Finding]:
         existing = merged.get(finding.fingerprint)
         merged[finding.fingerprint] = finding if existing is None else _worse(existing, finding)
     return list(merged.values())
+
+
+def lock_reports_trouble(device: Device, catalogue: Catalogue) -> bool:
+    """Whether the lock itself says it is in trouble: offline, or a device- or account-level
+    error of its own (disconnected, hub offline...). False when it reports online and clean."""
+    if device.online is False:
+        return True
+    return any(
+        issue.kind == "error"
+        and issue_scope(issue, catalogue.lookup(issue.code, issue.kind)) is not Scope.CODE
+        for issue in device.errors
+    )
 
 
 def findings_for_device(
@@ -225,12 +244,17 @@ def findings_for_device(
     """Turn one device and its codes (managed and unmanaged) into findings. Pure.
 
     Codes whose own `device_id` is not `device.device_id` are ignored (a list endpoint that
-    leaks other devices' codes cannot attribute problems to the wrong lock).
+    leaks other devices' codes cannot attribute problems to the wrong lock). A code-level
+    issue that the catalogue files as a lock problem (legacy codes such as
+    `august_lock_temporarily_offline`) but Seam did not flag `is_device_error` stays the code's
+    own problem while the lock reports online with no error of its own: it only looks like a
+    lock problem, and hiding the code's other problems under it would be untrue.
 
     Returns:
         Device findings first, then code findings in code order; one per fingerprint.
     """
     at = observed_at or datetime.now(UTC)
+    trouble = lock_reports_trouble(device, catalogue)
     found: list[Finding] = []
     for issue in device.issues:
         entry = catalogue.lookup(issue.code, issue.kind, message=issue.message)
@@ -246,6 +270,7 @@ def findings_for_device(
                 blocking=entry.blocking,
                 source=source,
                 observed_at=at,
+                explains=frozenset(entry.explains),
             )
         )
     for code in codes:
@@ -254,7 +279,10 @@ def findings_for_device(
         for issue in code.issues:
             entry = catalogue.lookup(issue.code, issue.kind, message=issue.message)
             scope = issue_scope(issue, entry)
-            on_device = scope is not Scope.CODE
+            flagged = (
+                issue.is_device_error or issue.is_connected_account_error or issue.is_bridge_error
+            )
+            on_device = scope is not Scope.CODE and (flagged or trouble or device.online is None)
             found.append(
                 Finding(
                     subject="device" if on_device else "access_code",
@@ -263,11 +291,12 @@ def findings_for_device(
                     problem=issue.code,
                     kind=issue.kind,
                     message=issue.message,
-                    scope=scope,
+                    scope=scope if on_device else Scope.CODE,
                     blocking=entry.blocking,
                     source=source,
                     observed_at=at,
                     carrier_code_ids=(code.access_code_id,) if on_device else (),
+                    explains=frozenset(entry.explains) if on_device else frozenset(),
                 )
             )
     return merge_findings(found)

@@ -65,9 +65,11 @@ class _Duplicate(BaseRemedy):
     submit: str = ""
 
     def refuses(self, code: AccessCode, target: AccessCode) -> str | None:
-        """The target must be an unmanaged code."""
+        """The target must be an unmanaged duplicate of `code` (same PIN, or named by Seam)."""
         if target.is_managed:
             return "that code is managed by Seam, not an unmanaged duplicate."
+        if not duplicates_of(code, [target]):
+            return "that code is not a duplicate of this one (its PIN differs)."
         return None
 
     async def prepare(self, seam: SeamClient, code: AccessCode, device: Device | None) -> Proposal:

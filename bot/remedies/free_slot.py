@@ -57,6 +57,12 @@ class FreeSlot(BaseRemedy):
     label: str = "Free a slot"
     form: ProposalForm = "choose"
 
+    def refuses(self, code: AccessCode, target: AccessCode) -> str | None:
+        """The code that needs the slot is never the one deleted."""
+        if target.access_code_id == code.access_code_id:
+            return "that is the code that needs the slot; pick another code to delete."
+        return None
+
     async def prepare(self, seam: SeamClient, code: AccessCode, device: Device | None) -> Proposal:
         """The lock's other codes, expired and oldest first."""
         codes = [

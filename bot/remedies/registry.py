@@ -7,10 +7,13 @@ check, claims, audit and outcome reports come from the shared runner and the Sla
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 
 from bot.remedies import backup, duplicate, free_slot, recreate, update_pin
 from bot.remedies.base import Remedy
+
+_KEY = re.compile(r"^[a-z][a-z_]*$")
 
 
 class Registry(Mapping[str, Remedy]):
@@ -28,7 +31,7 @@ class Registry(Mapping[str, Remedy]):
     def register(self, remedy: Remedy) -> None:
         """Add a remedy (its `key` must be new and look like `update_pin`)."""
         key = remedy.key
-        if not key or not all(ch.islower() or ch == "_" for ch in key):
+        if not _KEY.match(key):
             raise ValueError(f"remedy key {key!r} must be lower-case letters and underscores")
         if key in self._by_key:
             raise ValueError(f"remedy {key!r} is registered twice")

@@ -4,6 +4,7 @@ from bot.seam.client import SeamClient
 from bot.seam.errors import (
     SeamApiError,
     SeamConflictError,
+    SeamIncompleteListError,
     SeamInvalidInputError,
     SeamInvalidResponseError,
     SeamNotFoundError,
@@ -20,6 +21,7 @@ __all__ = [
     "SeamApiError",
     "SeamClient",
     "SeamConflictError",
+    "SeamIncompleteListError",
     "SeamInvalidInputError",
     "SeamInvalidResponseError",
     "SeamIssue",

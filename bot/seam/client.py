@@ -3,7 +3,8 @@
 Seam's API is RPC-style: every route this bot uses accepts `POST` with a JSON body
 (the Seam API reference). Reads are retried with backoff on 429, 5xx and transport errors,
 honouring `Retry-After`, within a bounded total time; mutations are sent once and never re-sent
-blindly. List calls follow `pagination.next_page_cursor` to the end and stop on a repeated cursor.
+blindly. List calls follow `pagination.next_page_cursor` to the end; a list that stops for any
+reason other than `has_next_page: false` raises `SeamIncompleteListError`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.seam.errors import (
     SeamApiError,
+    SeamIncompleteListError,
     SeamInvalidResponseError,
     SeamNotFoundError,
     SeamRateLimitedError,
@@ -348,14 +350,24 @@ class SeamClient:
                     ) from None
             pagination = Pagination.model_validate(payload.get("pagination") or {})
             cursor = pagination.next_page_cursor
-            if not pagination.has_next_page or not cursor:
+            if not pagination.has_next_page:
                 return items
+            if not cursor:
+                raise self._incomplete(path, payload, "has_next_page is true but no cursor")
             if cursor in seen_cursors:
-                logger.warning("seam %s: repeated page cursor; stopping pagination", path)
-                return items
+                raise self._incomplete(path, payload, "a page cursor repeated (the list loops)")
             seen_cursors.add(cursor)
-        logger.warning("seam %s: stopped after %d pages", path, MAX_PAGES)
-        return items
+        raise self._incomplete(path, {}, f"still more pages after {MAX_PAGES}")
+
+    @staticmethod
+    def _incomplete(path: str, payload: dict[str, Any], why: str) -> SeamIncompleteListError:
+        logger.warning("seam %s: list incomplete: %s; treating it as unread", path, why)
+        return SeamIncompleteListError(
+            f"the list could not be read to its end: {why}",
+            error_type="incomplete_list",
+            request_id=payload.get("_request_id"),
+            path=path,
+        )
 
 
 def _backoff(attempt: int) -> float:

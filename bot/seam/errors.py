@@ -101,6 +101,12 @@ class SeamInvalidResponseError(SeamUnavailableError):
     """A 2xx answer without the expected top-level key or with an unreadable object."""
 
 
+class SeamIncompleteListError(SeamInvalidResponseError):
+    """A list that stopped before Seam said `has_next_page: false`: a repeated cursor (a server
+    that loops), `has_next_page: true` without a cursor, or the page limit. What was read is
+    not the whole list, so nothing may be concluded from what is missing from it."""
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """`Retry-After` in seconds (delta-seconds form only), clamped to 0..3600, else None."""
     if not value:

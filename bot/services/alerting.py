@@ -55,9 +55,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from bot.domain.alert_plan import AlertGroup, AlertStatus, DigestItem, is_worse, plan_alerts
+from bot.domain.alert_plan import (
+    AlertActivity,
+    AlertGroup,
+    AlertStatus,
+    DigestItem,
+    is_worse,
+    plan_alerts,
+)
 from bot.domain.catalogue import Catalogue
-from bot.domain.findings import Finding, sort_findings
+from bot.domain.findings import Finding, code_alert_key, device_alert_key, sort_findings
 from bot.domain.observation import Observation
 from bot.seam.client import SeamClient
 from bot.seam.models import AccessCode, Device
@@ -78,6 +85,7 @@ __all__ = [
     "AlertChannel",
     "AlertRenderer",
     "AlertService",
+    "Annotation",
     "Delivery",
     "ReconcileReport",
     "Rendered",
@@ -178,6 +186,7 @@ class AlertRenderer(Protocol):
         gone: bool,
         access_code_id: str | None,
         device_id: str,
+        activity: AlertActivity | None = None,
     ) -> Rendered:
         """The resolved form of an alert."""
         ...
@@ -189,7 +198,11 @@ class AlertRenderer(Protocol):
         ...
 
     def resolved_reply(
-        self, *, subject: Literal["access_code", "device", "digest"], gone: bool = False
+        self,
+        *,
+        subject: Literal["access_code", "device", "digest"],
+        gone: bool = False,
+        replaced_by: str | None = None,
     ) -> Rendered:
         """Thread reply: resolved."""
         ...
@@ -207,6 +220,31 @@ class AlertRenderer(Protocol):
     def woke_reply(self, problem_titles: Sequence[str]) -> Rendered:
         """Thread reply: a snoozed alert got worse."""
         ...
+
+
+# ============================================================================ annotations
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """Someone acted on an alert from Slack: say so on the alert when it is refreshed.
+
+    Attributes:
+        alert_key: the alert (`code:<id>` / `device:<id>`).
+        verb: "Re-checked", or a remedy's label.
+        by: the Slack user id.
+        outcome: what came of it; None lets the service say what the refresh saw
+            ("resolved", "unchanged", "changed").
+        hidden_actions: remedy keys whose buttons the outcome replaces.
+        replaced_by: a re-created code's new access_code_id.
+    """
+
+    alert_key: str
+    verb: str
+    by: str
+    outcome: str | None = None
+    hidden_actions: tuple[str, ...] = ()
+    replaced_by: str | None = None
 
 
 # ============================================================================ report
@@ -229,6 +267,8 @@ class ReconcileReport:
     left_alone: int = 0
     slack_calls: int = 0
     errors: list[str] = field(default_factory=list)
+    rendered: set[str] = field(default_factory=set)
+    """Alert keys whose message was posted or edited by this reconcile."""
 
     def summary(self) -> str:
         """One line: the non-zero counters."""
@@ -309,24 +349,48 @@ class AlertService:
         self._new_digests: set[int] = set()
         self._report = ReconcileReport()
 
-    async def refresh_devices(self, device_ids: Collection[str]) -> Observation | None:
+    async def alert_for(
+        self, access_code_id: str, device_id: str | None, ts: str | None = None
+    ) -> AlertRecord | None:
+        """The posted alert about a code: its own alert, or its lock's alert.
+
+        With `ts` (a button on a channel message), only the alert whose message that is; without
+        it (a button on a `/seam-code` answer), the code's own alert, else its lock's.
+        """
+        keys = [code_alert_key(access_code_id)]
+        if device_id:
+            keys.append(device_alert_key(device_id))
+        for key in keys:
+            rec = await self.store.alert(key)
+            if rec is None or rec.ts is None or rec.state == "resolved":
+                continue
+            if ts is None or rec.ts == ts:
+                return rec
+        return None
+
+    async def refresh_devices(
+        self, device_ids: Collection[str], *, annotation: Annotation | None = None
+    ) -> ReconcileReport | None:
         """Re-read only these devices from Seam and reconcile their alerts now.
 
-        Other alerts are left alone (the observation covers only these devices). Returns the
-        observation, or None when there is nothing to read (no ids, or no Seam client). Never
-        raises for Seam or Slack failures; store errors propagate.
+        Other alerts are left alone (the observation covers only these devices). With an
+        `annotation`, that alert also shows who did what and what came of it. Returns the
+        report (`rendered` says which messages changed), or None when there is nothing to read
+        (no ids, or no Seam client). Never raises for Seam or Slack failures; store errors
+        propagate.
         """
         if self.seam is None or not device_ids:
             return None
         observation = await scan_workspace(
             self.seam, catalogue=self.catalogue, device_ids=list(dict.fromkeys(device_ids))
         )
-        await self.reconcile(observation)
-        return observation
+        return await self.reconcile(observation, annotation=annotation)
 
     # ------------------------------------------------------------------ public
 
-    async def reconcile(self, scan: Observation) -> ReconcileReport:
+    async def reconcile(
+        self, scan: Observation, *, annotation: Annotation | None = None
+    ) -> ReconcileReport:
         """Make the alert channel match `scan`. Never raises for Slack failures (they are
         counted, logged and retried next time); store errors propagate.
 
@@ -338,14 +402,14 @@ class AlertService:
             self._new_digests = set()
             self._report = ReconcileReport()
             try:
-                await self._reconcile(scan)
+                await self._reconcile(scan, annotation)
             finally:
                 report, self._report = self._report, ReconcileReport()
             return report
 
     # ------------------------------------------------------------------ the algorithm
 
-    async def _reconcile(self, scan: Observation) -> None:
+    async def _reconcile(self, scan: Observation, annotation: Annotation | None) -> None:
         now = self._clock()
         report = self._report
         codes = scan.codes_by_id()
@@ -379,6 +443,10 @@ class AlertService:
             resolved_since=now - timedelta(seconds=self.reopen_window)
         )
         ctx = _Context(scan=scan, codes=codes, now=now, first_seen=first_seen, before=before)
+        if annotation is not None and annotation.alert_key in alerts:
+            alerts[annotation.alert_key] = await self._annotate(
+                alerts[annotation.alert_key], groups.get(annotation.alert_key), annotation, ctx
+            )
 
         # 1. New alerts (and pending ones never posted), most urgent first.
         fresh: list[tuple[AlertGroup, AlertRecord | None]] = []
@@ -423,13 +491,49 @@ class AlertService:
 
     # ------------------------------------------------------------------ steps
 
+    async def _annotate(
+        self,
+        rec: AlertRecord,
+        group: AlertGroup | None,
+        annotation: Annotation,
+        ctx: _Context,
+    ) -> AlertRecord:
+        """Store what someone did on `rec` (and what the refresh saw) so the edit shows it."""
+        outcome = annotation.outcome
+        if outcome is None:
+            if group is None:
+                outcome = "resolved" if ctx.scan.covers(rec.device_id) else "could not re-read"
+            else:
+                now_open = {f.fingerprint for f in group.all_findings}
+                was_open = {
+                    fp
+                    for fp, seen in ctx.before.items()
+                    if seen.alert_key == rec.alert_key or fp in now_open
+                }
+                outcome = "unchanged" if now_open == was_open else "changed"
+        activity = AlertActivity(
+            verb=annotation.verb,
+            by=annotation.by,
+            at=ctx.now,
+            outcome=outcome,
+            hidden_actions=annotation.hidden_actions,
+            replaced_by=annotation.replaced_by,
+        )
+        await self.store.set_alert_activity(rec.alert_key, activity)
+        return replace(rec, activity=activity)
+
     def _status(self, group: AlertGroup, rec: AlertRecord | None, ctx: _Context) -> AlertStatus:
         seen = [ctx.first_seen[f.fingerprint] for f in group.all_findings]
         first = min(seen) if seen else None
+        activity = rec.activity if rec is not None else None
         if rec is None or rec.state in ("open", "resolved"):
-            return AlertStatus(state="open", first_seen=first)
+            return AlertStatus(state="open", first_seen=first, activity=activity)
         return AlertStatus(
-            state=rec.state, first_seen=first, snoozed_until=rec.snoozed_until, by=rec.state_by
+            state=rec.state,
+            first_seen=first,
+            snoozed_until=rec.snoozed_until,
+            by=rec.state_by,
+            activity=activity,
         )
 
     def _render(self, group: AlertGroup, status: AlertStatus, ctx: _Context) -> Rendered:
@@ -612,6 +716,7 @@ class AlertService:
             gone=gone,
             access_code_id=rec.access_code_id,
             device_id=rec.device_id,
+            activity=rec.activity,
         )
         delivery = await self._send(channel, message, ts=ts, alert_key=rec.alert_key)
         if delivery.status == "not_found":
@@ -627,7 +732,12 @@ class AlertService:
         subject: Literal["access_code", "device"] = (
             "device" if rec.subject == "device" else "access_code"
         )
-        await self._reply(channel, ts, self.renderer.resolved_reply(subject=subject, gone=gone))
+        replaced = rec.activity.replaced_by if rec.activity is not None else None
+        await self._reply(
+            channel,
+            ts,
+            self.renderer.resolved_reply(subject=subject, gone=gone, replaced_by=replaced),
+        )
 
     # ------------------------------------------------------------------ digests
 
@@ -796,6 +906,8 @@ class AlertService:
             delivery = await self.channel_io.post(channel, message, alert_key=alert_key)
         else:
             delivery = await self.channel_io.update(channel, ts, message, alert_key=alert_key)
+        if delivery.status == "ok":
+            self._report.rendered.add(alert_key)
         return self._note(channel, delivery)
 
     async def _reply(self, channel: str, thread_ts: str, message: Rendered) -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.domain.catalogue import Catalogue
 from bot.seam.client import SeamClient
-from bot.services.alerting import AlertService
+from bot.services.alerting import AlertService, Annotation, ReconcileReport
 from bot.services.remedy_runner import RemedyRunner
 from bot.settings import Settings
 from bot.store import StateStore
@@ -32,10 +32,16 @@ class Services:
     def __post_init__(self) -> None:
         self.remedies = self.runner or RemedyRunner(self.settings, self.seam, self.store)
 
-    async def refresh_devices(self, device_ids: list[str]) -> None:
-        """Refresh the alerts of these devices now, if alerts are on (`AlertService`)."""
-        if self.alerts is not None and device_ids:
-            await self.alerts.refresh_devices(device_ids)
+    async def refresh_devices(
+        self, device_ids: list[str], *, annotation: Annotation | None = None
+    ) -> ReconcileReport | None:
+        """Refresh the alerts of these devices now, if alerts are on (`AlertService`).
+
+        Returns the report (None when alerts are off or there is nothing to read).
+        """
+        if self.alerts is None or not device_ids:
+            return None
+        return await self.alerts.refresh_devices(device_ids, annotation=annotation)
 
     async def drain(self, grace: float = 10.0) -> None:
         """Wait up to `grace` seconds for remedies in flight (at shutdown)."""

@@ -24,12 +24,24 @@ def remedy_action_id(action: str) -> str:
 #: "Show PIN" button: reveals the full PIN ephemerally to allowed users.
 ACTION_SHOW_PIN = "show_pin"
 
-#: Alert controls: Acknowledge (button, value = alert_key) and Snooze (overflow menu, each
-#: option's value = "<duration>|<alert_key>", duration one of `SNOOZE_CHOICES`).
+#: Alert controls: Acknowledge / Unacknowledge / Unsnooze (buttons, value = alert_key) and
+#: Snooze (a labelled menu, each option's value = "<choice>|<alert_key>", choice one of
+#: `SNOOZE_CHOICES`; "pick" opens a modal with a date-and-time picker).
 ACTION_ALERT_ACK = "alert_ack"
+ACTION_ALERT_UNACK = "alert_unack"
+ACTION_ALERT_UNSNOOZE = "alert_unsnooze"
 ACTION_ALERT_SNOOZE = "alert_snooze"
 BLOCK_ALERT_CONTROLS = "alert_controls"
-SNOOZE_CHOICES = {"1h": "Snooze 1 hour", "24h": "Snooze 24 hours", "end": "Snooze until it ends"}
+SNOOZE_CHOICES = {
+    "1h": "Snooze 1 hour",
+    "24h": "Snooze 24 hours",
+    "end": "Snooze until it ends",
+    "pick": "Snooze until a date and time…",
+}
+#: The "snooze until" modal: its callback_id and its date-and-time input.
+CALLBACK_SNOOZE_UNTIL = "alert_snooze_until"
+BLOCK_SNOOZE_UNTIL = "snooze_until"
+ACTION_SNOOZE_UNTIL = "snooze_until_value"
 
 #: Modal callback_ids: a PIN entry, a confirmation (and every message-only modal), a choice.
 CALLBACK_UPDATE_PIN = "remedy_update_pin"

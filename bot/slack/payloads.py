@@ -19,6 +19,13 @@ MAX_ID_LENGTH = 64
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 _INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u180e"}
 _HELP_WORDS = {"help", "-h", "--help", "?", "usage"}
+_UUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+#: A user mention or channel link: never an access code id.
+_MENTION_RE = re.compile(r"^<[@#]")
+#: Words, keeping Slack's `<…>` groups (a link label may hold spaces) whole.
+_TOKEN_RE = re.compile(r"<[^>]*>|[^\s<]+")
 
 
 @dataclass(frozen=True)
@@ -34,18 +41,32 @@ class CommandInput:
 
 
 def parse_command_text(raw: str | None) -> CommandInput:
-    """Normalise and classify the slash-command text.
+    """Normalise and classify the slash-command text, as Slack sends it.
 
-    Removes surrounding and non-breaking spaces, zero-width characters, backticks and quotes,
-    and unwraps Slack's `<url|label>` / `<url>` link syntax (taking the label, or the URL's
-    `access_code_id` query parameter or last path segment).
+    Slack's page "Slash commands" (and "Formatting text for app surfaces"): the text arrives
+    with `&`, `<`, `>` escaped, links as `<url|label>`, mentions as `<@U…|name>` and channels as
+    `<#C…|name>`. Rules, in order:
+
+    * `&lt; &gt; &amp;` are unescaped; surrounding and non-breaking spaces, zero-width
+      characters, backticks and quotes are removed;
+    * a user mention or channel link is never an id: usage is shown ("help");
+    * `<url|label>` / `<url>`: the label when it looks like an id, else the URL's
+      `access_code_id` query parameter or last path segment;
+    * several words: the one that looks like a Seam id (a UUID) is taken (`*fix* ID café`);
+      two ids, or none, is "invalid" (one at a time);
+    * a UUID is folded to lower case (Seam's ids are lower-case).
     """
-    text = _clean(raw or "")
+    text = _clean(_unescape(raw or ""))
     if not text or text.lower() in _HELP_WORDS:
         return CommandInput("help")
-    parts = text.split()
+    parts = _TOKEN_RE.findall(text)
+    if any(_MENTION_RE.match(part) for part in parts):
+        return CommandInput("help")
     if len(parts) > 1:
-        return CommandInput("invalid", "Give one access code ID at a time.")
+        ids = [u for u in (_unwrap(p) for p in parts) if _UUID_RE.match(u)]
+        if len(ids) != 1:
+            return CommandInput("invalid", "Give one access code ID at a time.")
+        return CommandInput("id", ids[0].lower())
     token = _unwrap(parts[0])
     if not token:
         return CommandInput("help")
@@ -59,7 +80,11 @@ def parse_command_text(raw: str | None) -> CommandInput:
             "That doesn't look like a Seam access code ID: IDs contain only letters, digits, "
             "`-` and `_`.",
         )
-    return CommandInput("id", token)
+    return CommandInput("id", token.lower() if _UUID_RE.match(token) else token)
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _clean(text: str) -> str:
@@ -72,20 +97,26 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
+def _from_url(url_text: str) -> str:
+    url = urlparse(url_text)
+    query_id = parse_qs(url.query).get("access_code_id")
+    if query_id:
+        return query_id[0].strip()
+    segments = [s for s in url.path.split("/") if s]
+    return segments[-1] if segments else ""
+
+
 def _unwrap(token: str) -> str:
-    token = token.strip("`'\"“”‘’")
+    token = token.strip("`'\"“”‘’*_~")
     if token.startswith("<") and token.endswith(">"):
-        inner = token[1:-1]
-        target, _, label = inner.partition("|")
-        token = label or target
+        target, _, label = token[1:-1].partition("|")
+        label = label.strip("`'\"“”‘’*_~ ")
+        if label and _ID_RE.match(label):
+            return label
+        token = target
     if token.startswith(("http://", "https://")):
-        url = urlparse(token)
-        query_id = parse_qs(url.query).get("access_code_id")
-        if query_id:
-            return query_id[0].strip()
-        segments = [s for s in url.path.split("/") if s]
-        return segments[-1] if segments else ""
-    return token.strip("`'\"“”‘’")
+        return _from_url(token)
+    return token.strip("`'\"“”‘’*_~")
 
 
 # ----------------------------------------------------------------------------- block_actions
@@ -156,6 +187,21 @@ def user_id_of(body: dict[str, Any]) -> str:
 
 
 # ----------------------------------------------------------------------------- views
+
+
+def view_selected_time(view: dict[str, Any], block: str, action: str) -> int | None:
+    """A datetimepicker's `selected_date_time` (UNIX seconds, UTC), or None."""
+    try:
+        entry = view["state"]["values"][block][action]
+    except (KeyError, TypeError):
+        return None
+    raw = entry.get("selected_date_time") if isinstance(entry, dict) else None
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None
 
 
 def view_value(view: dict[str, Any], block: str, action: str) -> str:

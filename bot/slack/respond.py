@@ -13,6 +13,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.domain.text import escape_mrkdwn
 from bot.remedies.base import Outcome
 from bot.seam.errors import SeamApiError
+from bot.services.alerting import Annotation
 from bot.services.container import Services
 from bot.services.lookup import fetch_code_and_device
 from bot.slack.blocks.code import access_code_message
@@ -85,6 +86,15 @@ def refusal_message() -> Message:
     )
 
 
+#: How an alert names a remedy's outcome, in a few words.
+OUTCOME_WORDS = {
+    "success": "done",
+    "pending": "still working on it",
+    "unknown": "not confirmed yet: re-check",
+    "error": "failed",
+}
+
+
 async def report_outcome(
     services: Services,
     client: AsyncWebClient,
@@ -93,13 +103,16 @@ async def report_outcome(
     label: str,
     outcome: Outcome,
     device_id: str | None = None,
+    *,
+    remedy_key: str = "",
 ) -> None:
-    """Tell people what a remedy did.
+    """Tell people what a remedy did, where they clicked and where the team looks.
 
-    Success or pending: the message the button was on is replaced with the code's fresh state
-    and an outcome line (through its `response_url`); for a channel message (an alert) a thread
-    reply also says who did what and the alert on `device_id`'s lock is refreshed in place.
-    Error: only the person who clicked is told, ephemerally.
+    Success, pending or unknown: the message the button was on is replaced with the code's
+    fresh state and an outcome line (an ephemeral `/seam-code` answer), and the code's alert in
+    the channel (the one clicked, or the code's own when the fix started from `/seam-code`)
+    gets a thread reply saying who did what and is refreshed in place with an activity line
+    that replaces the used button. Error: only the person who clicked is told, ephemerally.
     """
     emoji = {
         "success": ":white_check_mark:",
@@ -125,26 +138,92 @@ async def report_outcome(
             logger.info("after %s, code %s could not be re-read: %s", label, ctx.code, exc)
             message = notice_message(f"{label}: {outcome.status}", line, emoji=emoji)
         await send_to_url(services, ctx.response_url, message, replace_original=True)
-        return
-    if ctx.channel and ctx.ts:
+    alert = None
+    if services.alerts is not None:
+        try:
+            alert = await services.alerts.alert_for(
+                ctx.code, device_id, None if ctx.ephemeral else ctx.ts
+            )
+        except Exception:
+            logger.exception("could not find the alert of %s", ctx.code)
+    thread = (alert.channel, alert.ts) if alert and alert.channel and alert.ts else None
+    if thread is None and not ctx.ephemeral and ctx.channel and ctx.ts:
+        thread = (ctx.channel, ctx.ts)
+    if thread is not None:
         try:
             await client.chat_postMessage(
-                channel=ctx.channel, thread_ts=ctx.ts, text=line, unfurl_links=False
+                channel=thread[0], thread_ts=thread[1], text=line, unfurl_links=False
             )
         except Exception:
             logger.exception("could not post the remedy thread reply")
-            # At least the person who clicked learns what happened.
-            await send_to_url(
-                services,
-                ctx.response_url,
-                notice_message(f"{label}: {outcome.status}", line, emoji=emoji),
-                replace_original=False,
+            if not ctx.ephemeral:  # at least the person who clicked learns what happened
+                await send_to_url(
+                    services,
+                    ctx.response_url,
+                    notice_message(f"{label}: {outcome.status}", line, emoji=emoji),
+                    replace_original=False,
+                )
+    refresh_id = device_id or (alert.device_id if alert else None)
+    if refresh_id:
+        detail = outcome.detail or {}
+        annotation = (
+            Annotation(
+                alert_key=alert.alert_key,
+                verb=label,
+                by=user_id,
+                outcome=OUTCOME_WORDS.get(outcome.status, outcome.status),
+                hidden_actions=(remedy_key,) if remedy_key else (),
+                replaced_by=str(detail["new_access_code_id"])
+                if detail.get("new_access_code_id")
+                else None,
             )
-    if device_id:
+            if alert is not None
+            else None
+        )
         try:
-            await services.refresh_devices([device_id])
+            await services.refresh_devices([refresh_id], annotation=annotation)
         except Exception:
             logger.exception("refreshing the alert after %s failed", label)
+
+
+async def show_working(
+    client: AsyncWebClient, body: dict[str, Any], channel: str, ts: str, text: str
+) -> dict[str, Any] | None:
+    """Edit the clicked channel message to say what is under way, its buttons disabled.
+
+    Uses the message Slack sent with the click (no extra read). Returns that original message
+    (`text`, `blocks`) to restore if the work cannot redraw it, or None when it could not be
+    edited.
+    """
+    message = body.get("message") if isinstance(body.get("message"), dict) else None
+    blocks = message.get("blocks") if message else None
+    if not message or not isinstance(blocks, list) or not channel or not ts:
+        return None
+    working = [b for b in blocks if isinstance(b, dict) and b.get("type") != "actions"]
+    working.append(_context_block(text))
+    try:
+        await client.chat_update(
+            channel=channel, ts=ts, text=str(message.get("text") or text), blocks=working[:50]
+        )
+    except Exception:
+        logger.exception("could not show the work under way on the alert")
+        return None
+    return {"text": str(message.get("text") or ""), "blocks": blocks}
+
+
+async def restore(
+    client: AsyncWebClient, channel: str, ts: str, original: dict[str, Any], note: str
+) -> None:
+    """Put back the message `show_working` replaced, with one line saying what happened."""
+    blocks = [*original["blocks"], _context_block(note)][:50]
+    try:
+        await client.chat_update(channel=channel, ts=ts, text=original["text"], blocks=blocks)
+    except Exception:
+        logger.exception("could not restore the alert message")
+
+
+def _context_block(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
 
 
 def _note(text: str) -> dict[str, Any]:

@@ -154,7 +154,17 @@ _V2_ALERTS_SCANS_LEASES = Migration(
 )
 
 #: Every migration, oldest first; versions are 1, 2, … with no gaps.
-MIGRATIONS: tuple[Migration, ...] = (_V1_AUDIT_AND_CLAIMS, _V2_ALERTS_SCANS_LEASES)
+_V3_ALERT_ACTIVITY = Migration(
+    version=3,
+    description="alerts.activity: the last re-check or remedy someone ran on an alert",
+    statements=("ALTER TABLE alerts ADD COLUMN activity TEXT",),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _V1_AUDIT_AND_CLAIMS,
+    _V2_ALERTS_SCANS_LEASES,
+    _V3_ALERT_ACTIVITY,
+)
 
 #: The schema version this code writes and expects (the newest migration's).
 SCHEMA_VERSION: int = MIGRATIONS[-1].version

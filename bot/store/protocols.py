@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from bot.domain.alert_plan import AlertActivity
 from bot.domain.findings import Finding
 from bot.store.records import (
     AlertIntent,
@@ -212,6 +213,14 @@ class AlertStore(Protocol):
 
         Returns False if there is no such unresolved alert.
         """
+        ...
+
+    async def set_alert_activity(self, alert_key: str, activity: AlertActivity | None) -> None:
+        """Record the last thing someone did on an alert from Slack (None clears it)."""
+        ...
+
+    async def reopen_state(self, alert_key: str, user_id: str) -> bool:
+        """Undo a snooze or an acknowledgement. False if it was neither."""
         ...
 
     # ----------------------------------------------------------------- digests

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, TypeVar, get_args
 
-from bot.domain.alert_plan import AlertState
+from bot.domain.alert_plan import AlertActivity, AlertState
 from bot.domain.findings import IssueKind, Source, Subject
 from bot.store.errors import StoreCorruptError
 
@@ -155,7 +155,8 @@ class AlertRecord:
 
     `state` is open, snoozed, acknowledged or resolved. `ts` None with `digest_id` None means
     pending: not posted yet (Slack refused, or the process stopped before posting).
-    `state_by` / `state_at` say who snoozed or acknowledged it, and when.
+    `state_by` / `state_at` say who snoozed or acknowledged it, and when. `activity` is the
+    last thing someone did on it from Slack (a re-check, a remedy), shown on the message.
     """
 
     alert_key: str
@@ -177,6 +178,7 @@ class AlertRecord:
     state_at: datetime | None
     title: str = ""
     device_name: str = ""
+    activity: AlertActivity | None = None
 
     @property
     def is_pending(self) -> bool:

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot.domain.alert_plan import AlertActivity
 from bot.domain.findings import Finding
 from bot.store.errors import StoreCorruptError
 from bot.store.migrations import SCHEMA_VERSION, migrate
@@ -542,6 +543,25 @@ class Store:
         )
         return cursor.rowcount == 1
 
+    async def set_alert_activity(self, alert_key: str, activity: AlertActivity | None) -> None:
+        """Record the last thing someone did on an alert from Slack (None clears it)."""
+        await self._write(
+            "UPDATE alerts SET activity = ? WHERE alert_key = ?",
+            (activity.dumps() if activity else None, alert_key),
+        )
+
+    async def reopen_state(self, alert_key: str, user_id: str) -> bool:
+        """Undo a snooze or an acknowledgement: the alert is open again (reminders resume).
+
+        Returns False if it is not snoozed or acknowledged.
+        """
+        cursor = await self._write(
+            "UPDATE alerts SET state = 'open', snoozed_until = NULL, state_by = ?, state_at = ?"
+            " WHERE alert_key = ? AND state IN ('snoozed', 'acknowledged')",
+            (user_id, _iso(utcnow()), alert_key),
+        )
+        return cursor.rowcount == 1
+
     async def begin_digest(
         self, members: Sequence[AlertIntent], *, channel: str, at: datetime
     ) -> int:
@@ -740,6 +760,7 @@ def _alert(raw: aiosqlite.Row) -> AlertRecord:
         state_at=row.time_or_none("state_at"),
         title=row["title"],
         device_name=row["device_name"],
+        activity=AlertActivity.loads(row["activity"]),
     )
 
 

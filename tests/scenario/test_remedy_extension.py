@@ -23,7 +23,7 @@ from bot.seam.models import AccessCode, Device
 from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import SeamFake
 from tests.conftest import reply_text, serve_bot
-from tests.test_remedies import open_modal, wait_audit
+from tests.scenario.test_remedies import open_modal, wait_audit
 
 
 class TagForReview(BaseRemedy):

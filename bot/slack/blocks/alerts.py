@@ -34,14 +34,15 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     MarkdownTextObject,
     Option,
-    OverflowMenuElement,
+    PlainTextObject,
     SectionBlock,
+    StaticSelectElement,
 )
 
-from bot.domain.alert_plan import AlertStatus, DigestItem
+from bot.domain.alert_plan import AlertActivity, AlertStatus, DigestItem
 from bot.domain.catalogue import Catalogue, CatalogueEntry, RemedyAction, Scope
 from bot.domain.findings import Finding, seconds_to_start, sort_findings, urgency_label
-from bot.domain.text import escape_mrkdwn, humanize_delta, mask_pin, slack_date
+from bot.domain.text import escape_mrkdwn, humanize_delta, mask_pin, plain, slack_date
 from bot.seam.models import AccessCode, Device
 from bot.settings import SLACK_USER_ID
 from bot.slack import ids
@@ -155,19 +156,29 @@ def _context(text: str) -> ContextBlock:
 
 
 def alert_controls(alert_key: str, status: AlertStatus, *, can_end: bool) -> ActionsBlock:
-    """Acknowledge and Snooze for an open alert; values carry only the alert key.
+    """Acknowledge (or Unacknowledge), Unsnooze when snoozed, and a labelled Snooze menu.
 
-    `can_end` offers "Snooze until it ends" (a time-bound code's `ends_at`).
+    Values carry only the alert key. `can_end` offers "Snooze until it ends" (a time-bound
+    code's `ends_at`); "Snooze until a date and time…" opens a date-and-time picker.
     """
     choices = [(k, v) for k, v in ids.SNOOZE_CHOICES.items() if k != "end" or can_end]
     elements: list[Any] = []
-    if status.state != "acknowledged":
+    if status.state == "acknowledged":
+        elements.append(
+            ButtonElement(text="Unacknowledge", action_id=ids.ACTION_ALERT_UNACK, value=alert_key)
+        )
+    else:
         elements.append(
             ButtonElement(text="Acknowledge", action_id=ids.ACTION_ALERT_ACK, value=alert_key)
         )
+    if status.state == "snoozed":
+        elements.append(
+            ButtonElement(text="Unsnooze", action_id=ids.ACTION_ALERT_UNSNOOZE, value=alert_key)
+        )
     elements.append(
-        OverflowMenuElement(
+        StaticSelectElement(
             action_id=ids.ACTION_ALERT_SNOOZE,
+            placeholder="Snooze…",
             options=[Option(value=f"{k}|{alert_key}"[:150], text=label) for k, label in choices],
         )
     )
@@ -244,11 +255,13 @@ def code_alert_message(
     state = _status_line(status)
     if state:
         blocks.append(_context(state))
+    done = activity_line(status.activity)
+    if done:
+        blocks.append(_context(done))
     blocks.append(_context(_ids_line(status.first_seen, access_code_id, device_id)))
     snapshot = code or AccessCode(access_code_id=access_code_id, device_id=device_id)
-    buttons = remedy_buttons(
-        snapshot, code_actions(snapshot, [_entry(catalogue, f) for f in findings])
-    )
+    actions = code_actions(snapshot, [_entry(catalogue, f) for f in findings])
+    buttons = remedy_buttons(snapshot, _not_hidden(actions, status))
     if buttons is not None:
         blocks.append(buttons)
     blocks.append(
@@ -300,6 +313,56 @@ def _affected_line(
     return " · ".join(parts)
 
 
+def _not_hidden(actions: Sequence[str], status: AlertStatus) -> list[str]:
+    """Actions minus those whose outcome the alert already shows (a remedy that went through)."""
+    hidden = set(status.activity.hidden_actions) if status.activity is not None else set()
+    return [a for a in actions if a not in hidden]
+
+
+def _device_buttons(
+    device_id: str,
+    findings: Sequence[Finding],
+    affected: Sequence[tuple[str, Sequence[Finding]]],
+    codes: Mapping[str, AccessCode],
+    catalogue: Catalogue,
+    status: AlertStatus,
+) -> ActionsBlock | None:
+    """The buttons a lock alert's advice names (the catalogue actions of its problems).
+
+    Buttons take an access_code_id (the listeners find the lock from it): the most urgent
+    affected code, else any code Seam listed on the lock. A backup code is offered for that
+    most urgent code when Seam can pull one, and the button names whom it is for.
+    """
+    subject_id = affected[0][0] if affected else None
+    if subject_id is None:
+        subject_id = next(
+            (c.access_code_id for c in codes.values() if c.device_id == device_id), None
+        )
+    if subject_id is None:
+        return None
+    subject = codes.get(subject_id)
+    if subject is None:
+        return ActionsBlock(
+            block_id=ids.BLOCK_REMEDIES,
+            elements=[
+                ButtonElement(
+                    text="Check device",
+                    action_id=ids.remedy_action_id(RemedyAction.CHECK_DEVICE),
+                    value=subject_id,
+                )
+            ],
+        )
+    actions = code_actions(subject, [_entry(catalogue, f) for f in findings])
+    buttons = remedy_buttons(subject, _not_hidden(actions, status))
+    if buttons is not None:
+        backup = ids.remedy_action_id(RemedyAction.PULL_BACKUP)
+        for element in buttons.elements:
+            if isinstance(element, ButtonElement) and element.action_id == backup:
+                name = _code_name(subject, subject_id)
+                element.text = PlainTextObject(text=plain(f"Use backup code: {name}", 75))
+    return buttons
+
+
 def device_alert_message(
     device_id: str,
     findings: Sequence[Finding],
@@ -316,8 +379,9 @@ def device_alert_message(
     Args:
         device_id: the lock.
         findings: the device's own findings (device- or account-level; at least one).
-        affected: `(access_code_id, its own code-level findings)` for each affected code, most
-            urgent first; their code-level problems are folded in here, not posted separately.
+        affected: `(access_code_id, its own code-level findings folded in here)` for each
+            affected code, most urgent first; codes with findings are not posted separately
+            (every one of their problems is explained by this one).
         device: the latest device snapshot (None when unknown).
         codes: snapshots of the affected codes by access_code_id (for names, times, PINs).
         now: aware UTC, for the urgency bands.
@@ -330,7 +394,7 @@ def device_alert_message(
     account = any(f.scope is Scope.ACCOUNT for f in findings)
     what = "Account problem" if account else "Lock problem"
     lines = [f"{_kind_emoji(worst)} *{what}: {escape_mrkdwn(device_name, 150)}* — {headline}"]
-    folds = any(f.is_parent_cause for f in findings)
+    folds = any(own for _, own in affected)
     n = len(affected)
     if n:
         lines.append(
@@ -351,21 +415,13 @@ def device_alert_message(
     state = _status_line(status)
     if state:
         blocks.append(_context(state))
+    done = activity_line(status.activity)
+    if done:
+        blocks.append(_context(done))
     blocks.append(_context(_ids_line(status.first_seen, None, device_id)))
-    if affected:
-        # The device buttons take an access_code_id (the handlers find the device from it).
-        blocks.append(
-            ActionsBlock(
-                block_id=ids.BLOCK_REMEDIES,
-                elements=[
-                    ButtonElement(
-                        text="Check device",
-                        action_id=ids.remedy_action_id(RemedyAction.CHECK_DEVICE.value),
-                        value=affected[0][0],
-                    )
-                ],
-            )
-        )
+    buttons = _device_buttons(device_id, findings, affected, codes, catalogue, status)
+    if buttons is not None:
+        blocks.append(buttons)
     blocks.append(alert_controls(f"device:{device_id}", status, can_end=False))
     text = f"{what}: {escape_mrkdwn(device_name, 100)}: {headline}" + (
         f" ({n} access code{'s' if n != 1 else ''} affected)" if n else ""
@@ -386,6 +442,7 @@ def resolved_message(
     gone: bool,
     access_code_id: str | None,
     device_id: str,
+    activity: AlertActivity | None = None,
 ) -> Message:
     """The alert message edited to its resolved form (no buttons).
 
@@ -396,34 +453,61 @@ def resolved_message(
         problem_titles: catalogue titles of the problems that cleared.
         resolved_at: aware UTC.
         gone: the code (or lock) is no longer listed by Seam (deleted or expired).
+        activity: the last thing someone did on it (a code re-created under a new id is said
+            so, not "no longer in Seam").
     """
     name = escape_mrkdwn(title, 150)
     where = f" on *{escape_mrkdwn(device_name, 150)}*" if subject == "access_code" else ""
     what = "Access code" if subject == "access_code" else "Lock"
-    reason = (
-        "It is no longer in Seam (deleted or expired)."
-        if gone
-        else "Seam no longer reports a problem."
-    )
+    replaced = activity.replaced_by if activity is not None else None
+    if replaced:
+        reason = f"Re-created as a new code `{escape_mrkdwn(replaced, 64)}`."
+    elif gone:
+        reason = "It is no longer in Seam (deleted or expired)."
+    else:
+        reason = "Seam no longer reports a problem."
     cleared = ", ".join(_safe(t, 80) for t in problem_titles[:5])
     lines = [
         f":white_check_mark: *Resolved — {what}: {name}*{where}",
         reason + (f" Was: ~{cleared}~" if cleared else ""),
     ]
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text="\n".join(lines)[:3000])),
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)[:3000]))]
+    line = activity_line(activity)
+    if line:
+        blocks.append(_context(line))
+    blocks.append(
         _context(
             f"Resolved {slack_date(resolved_at)} · " + _ids_line(None, access_code_id, device_id)
-        ),
-    ]
+        )
+    )
     return _message(f"Resolved: {what.lower()} {name}", blocks)
 
 
+def activity_line(activity: AlertActivity | None) -> str | None:
+    """ "Re-checked <date> by @who: unchanged" (mrkdwn), or None."""
+    if activity is None:
+        return None
+    verb = escape_mrkdwn(activity.verb, 60)
+    outcome = f": {escape_mrkdwn(activity.outcome, 200)}" if activity.outcome else ""
+    return (
+        f":arrows_counterclockwise: {verb} {slack_date(activity.at)} by "
+        f"{_mention(activity.by)}{outcome}"
+    )
+
+
 def resolved_reply(
-    *, subject: Literal["access_code", "device", "digest"], gone: bool = False
+    *,
+    subject: Literal["access_code", "device", "digest"],
+    gone: bool = False,
+    replaced_by: str | None = None,
 ) -> Message:
     """Thread reply when an alert (or a whole digest) clears."""
-    if subject == "digest":
+    if replaced_by:
+        text = (
+            ":white_check_mark: Resolved: re-created as a new code "
+            f"`{escape_mrkdwn(replaced_by, 64)}`."
+        )
+    elif subject == "digest":
         text = ":white_check_mark: Resolved: every problem listed in this digest has cleared."
     elif gone:
         text = ":white_check_mark: Resolved: the code is no longer in Seam (deleted or expired)."

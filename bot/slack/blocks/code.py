@@ -124,12 +124,14 @@ def code_actions(
     return actions
 
 
-def remedy_buttons(code: AccessCode, actions: Sequence[str]) -> ActionsBlock | None:
+def remedy_buttons(
+    code: AccessCode, actions: Sequence[str], remedies: Mapping[str, Remedy] = REMEDIES
+) -> ActionsBlock | None:
     """An actions block with one button per action; values carry only the access_code_id.
 
     Actions with no label (neither a registered remedy nor a read-only action) are skipped.
     """
-    labelled = [(a, label) for a in actions if (label := action_label(a)) is not None]
+    labelled = [(a, label) for a in actions if (label := action_label(a, remedies)) is not None]
     if not labelled:
         return None
     buttons = [

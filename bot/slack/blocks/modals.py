@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import (
     ContextBlock,
+    DateTimePickerElement,
     InputBlock,
     MarkdownTextObject,
     Option,
@@ -29,10 +30,13 @@ from bot.seam.models import AccessCode, Device
 from bot.slack.ids import (
     ACTION_PICK,
     ACTION_PIN,
+    ACTION_SNOOZE_UNTIL,
     BLOCK_PICK,
     BLOCK_PIN,
+    BLOCK_SNOOZE_UNTIL,
     CALLBACK_CONFIRM,
     CALLBACK_FREE_SLOT,
+    CALLBACK_SNOOZE_UNTIL,
     CALLBACK_UPDATE_PIN,
 )
 from bot.slack.payloads import RemedyContext
@@ -222,3 +226,16 @@ def proposal_modal(ctx: RemedyContext, remedy: Remedy, proposal: Proposal) -> di
             proposal.submit or "Confirm",
         )
     return message_modal(ctx, remedy.title, proposal.text or "There is nothing to do now.")
+
+
+def snooze_until_modal(ctx: RemedyContext) -> dict[str, Any]:
+    """Pick the date and time an alert stays snoozed until (each reader's own time zone)."""
+    blocks = [
+        InputBlock(
+            block_id=BLOCK_SNOOZE_UNTIL,
+            label="Snooze until",
+            element=DateTimePickerElement(action_id=ACTION_SNOOZE_UNTIL),
+            hint=plain("No reminders until then, unless the alert gets worse.", 150),
+        )
+    ]
+    return _view(CALLBACK_SNOOZE_UNTIL, "Snooze alert", blocks, ctx, submit="Snooze")

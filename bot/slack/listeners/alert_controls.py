@@ -1,6 +1,7 @@
-"""Alert controls: Acknowledge (button) and Snooze (overflow: 1 h, 24 h, until the code ends).
+"""Alert controls: Acknowledge / Unacknowledge, Unsnooze, and a Snooze menu (1 h, 24 h, until the
+code ends, or until a date and time picked in a modal).
 
-Both are acked at once, limited to `REMEDY_ALLOWED_USERS`, recorded in the store and the audit
+All are acked at once, limited to `REMEDY_ALLOWED_USERS`, recorded in the store and the audit
 table, said in the alert's thread ("who did what"), and the alert message is refreshed in place.
 A snoozed alert that gets worse wakes up (`bot.services.alerting`).
 """
@@ -19,8 +20,16 @@ from bot.seam.errors import SeamApiError
 from bot.services.container import Services
 from bot.slack import ids
 from bot.slack.blocks.common import notice_message
+from bot.slack.blocks.modals import snooze_until_modal
+from bot.slack.client import one_shot_client
 from bot.slack.middleware import requires_permission, services_from
-from bot.slack.payloads import Press, read_press
+from bot.slack.payloads import (
+    Press,
+    RemedyContext,
+    read_press,
+    user_id_of,
+    view_selected_time,
+)
 from bot.slack.respond import send
 
 logger = logging.getLogger(__name__)
@@ -35,11 +44,11 @@ def _alert_key(value: str) -> str | None:
     return None
 
 
-async def _thread_reply(client: AsyncWebClient, press: Press, text: str) -> None:
-    if not press.channel or not press.ts:
+async def _thread_reply(client: AsyncWebClient, channel: str, ts: str, text: str) -> None:
+    if not channel or not ts:
         return
     try:
-        await client.chat_postMessage(channel=press.channel, thread_ts=press.ts, text=text)
+        await client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
     except Exception:
         logger.exception("could not post the alert thread reply")
 
@@ -54,10 +63,34 @@ async def _record_and_announce(
     announcement: str,
 ) -> None:
     """Audit the change, say it in the alert's thread, and refresh the alert in place."""
-    await services.store.record_audit(
-        user_id=press.user_id, action=action, outcome=outcome, detail=alert_key
+    await _announce(
+        services,
+        client,
+        press.user_id,
+        press.channel,
+        press.ts,
+        alert_key,
+        action,
+        outcome,
+        announcement,
     )
-    await _thread_reply(client, press, announcement)
+
+
+async def _announce(
+    services: Services,
+    client: AsyncWebClient,
+    user_id: str,
+    channel: str,
+    ts: str,
+    alert_key: str,
+    action: str,
+    outcome: str,
+    announcement: str,
+) -> None:
+    await services.store.record_audit(
+        user_id=user_id, action=action, outcome=outcome, detail=alert_key
+    )
+    await _thread_reply(client, channel, ts, announcement)
     await _refresh(services, alert_key)
 
 
@@ -126,6 +159,9 @@ async def snooze(
     key = _alert_key(raw_key)
     now = datetime.now(UTC)
     until: datetime | None = None
+    if choice == "pick" and key is not None:
+        await _open_snooze_picker(client, press, key, respond)
+        return
     if choice in SNOOZE_SECONDS:
         until = now + timedelta(seconds=SNOOZE_SECONDS[choice])
     elif choice == "end" and key and key.startswith("code:"):
@@ -159,7 +195,124 @@ async def snooze(
     )
 
 
+@requires_permission
+async def reopen(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """Unsnooze or Unacknowledge: the alert is open again and reminders resume."""
+    await ack()
+    press = read_press(body)
+    services = services_from(context)
+    key = _alert_key(press.value)
+    undo = "unsnooze" if press.action_id == ids.ACTION_ALERT_UNSNOOZE else "unacknowledge"
+    if key is None or not await services.store.reopen_state(key, press.user_id):
+        await send(
+            respond,
+            notice_message(f"Nothing to {undo}", "This alert is open, resolved or unknown."),
+            replace_original=False,
+        )
+        return
+    verb = "unsnoozed" if undo == "unsnooze" else "unacknowledged"
+    await _record_and_announce(
+        services,
+        client,
+        press,
+        key,
+        undo,
+        "open",
+        f":bell: <@{press.user_id}> {verb} this alert: reminders resume.",
+    )
+
+
+async def _open_snooze_picker(
+    client: AsyncWebClient, press: Press, alert_key: str, respond: AsyncRespond
+) -> None:
+    """The modal with a date-and-time picker (each reader's own time zone; Slack answers a
+    UNIX time)."""
+    ctx = RemedyContext(
+        action="snooze_until", code=alert_key, channel=press.channel, ts=press.ts, ephemeral=False
+    )
+    try:
+        await one_shot_client(client).views_open(
+            trigger_id=press.trigger_id, view=snooze_until_modal(ctx)
+        )
+    except Exception:
+        logger.exception("views.open for the snooze picker failed")
+        await send(
+            respond,
+            notice_message(
+                "Couldn't open the form",
+                "Slack refused to open it in time; please choose again.",
+            ),
+            replace_original=False,
+        )
+
+
+#: The longest snooze a picked time may set (seconds): past it, reminders would be forgotten.
+MAX_SNOOZE_SECONDS = 30 * 86400
+
+
+@requires_permission
+async def on_snooze_until(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """Snooze until the picked date and time: in the future, at most 30 days ahead."""
+    ctx = RemedyContext.loads(view.get("private_metadata"))
+    key = _alert_key(ctx.code) if ctx is not None else None
+    if ctx is None or key is None:
+        await ack(
+            response_action="errors",
+            errors={ids.BLOCK_SNOOZE_UNTIL: "This form lost track of its alert; close it."},
+        )
+        return
+    raw = view_selected_time(view, ids.BLOCK_SNOOZE_UNTIL, ids.ACTION_SNOOZE_UNTIL)
+    now = datetime.now(UTC)
+    until = datetime.fromtimestamp(raw, UTC) if raw is not None else None
+    problem = None
+    if until is None:
+        problem = "Pick a date and a time."
+    elif until <= now + timedelta(minutes=1):
+        problem = "Pick a time in the future."
+    elif (until - now).total_seconds() > MAX_SNOOZE_SECONDS:
+        problem = "Pick a time within the next 30 days."
+    if problem is not None or until is None:
+        message = problem or "Pick a date and a time."
+        await ack(response_action="errors", errors={ids.BLOCK_SNOOZE_UNTIL: message})
+        return
+    services = services_from(context)
+    user_id = user_id_of(body)
+    if not await services.store.snooze(key, until, user_id):
+        await ack(
+            response_action="errors",
+            errors={ids.BLOCK_SNOOZE_UNTIL: "This alert is resolved or unknown."},
+        )
+        return
+    await ack()
+    await _announce(
+        services,
+        client,
+        user_id,
+        ctx.channel,
+        ctx.ts,
+        key,
+        "snooze",
+        f"snoozed until {until.isoformat(timespec='minutes')}",
+        f":zzz: <@{user_id}> snoozed this alert until {slack_date(until)}.",
+    )
+
+
 def register(app: AsyncApp) -> None:
-    """Bind Acknowledge and Snooze."""
+    """Bind Acknowledge, Unacknowledge, Unsnooze, Snooze and the snooze-until modal."""
     app.action(ids.ACTION_ALERT_ACK)(acknowledge)
+    app.action(ids.ACTION_ALERT_UNACK)(reopen)
+    app.action(ids.ACTION_ALERT_UNSNOOZE)(reopen)
     app.action(ids.ACTION_ALERT_SNOOZE)(snooze)
+    app.view(ids.CALLBACK_SNOOZE_UNTIL)(on_snooze_until)

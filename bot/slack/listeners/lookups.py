@@ -9,13 +9,17 @@ never logged.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.catalogue import RemedyAction
-from bot.domain.text import escape_mrkdwn
+from bot.domain.text import escape_mrkdwn, slack_date
+from bot.seam.errors import SeamNotFoundError
 from bot.seam.models import AccessCode, Device
+from bot.services.alerting import Annotation
 from bot.services.container import Services
 from bot.services.lookup import fetch_code_and_device
 from bot.slack import ids
@@ -24,7 +28,7 @@ from bot.slack.blocks.common import notice_message
 from bot.slack.blocks.replies import stale_button_message
 from bot.slack.middleware import replies_on_errors, requires_permission, services_from
 from bot.slack.payloads import Press, read_press
-from bot.slack.respond import send
+from bot.slack.respond import restore, send, show_working
 
 logger = logging.getLogger(__name__)
 
@@ -48,23 +52,73 @@ async def pressed_code(
 
 @replies_on_errors()
 async def recheck(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+    ack: AsyncAck,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
 ) -> None:
-    """Re-read the code from Seam: replace an ephemeral answer, or refresh a channel alert."""
+    """Re-read the code from Seam: replace an ephemeral answer, or refresh a channel alert.
+
+    On a channel alert the answer is where the click was: the alert says "Re-checking… —
+    @who" at once (its buttons held back), then is redrawn from Seam with a line "Re-checked
+    <time> by @who: unchanged / changed / resolved"; the details go to the clicker privately.
+    When Seam cannot be read the alert is put back as it was, with a line saying so.
+    """
     await ack()
     press = read_press(body)
     services = services_from(context)
-    loaded = await pressed_code(press, respond, services)
-    if loaded is None:
+    if press.ephemeral or services.alerts is None:
+        loaded = await pressed_code(press, respond, services)
+        if loaded is not None:
+            fresh = access_code_message(*loaded, catalogue=services.catalogue)
+            await send(respond, fresh, replace_original=press.ephemeral)
         return
-    code, device = loaded
-    fresh = access_code_message(code, device, catalogue=services.catalogue)
-    if press.ephemeral:
-        await send(respond, fresh, replace_original=True)
+    code_id = press.code_id()
+    if code_id is None:
+        logger.warning("recheck pressed with an unusable value")
+        await send(respond, stale_button_message(), replace_original=False)
         return
-    # A channel alert stays the alert: refresh it in place, show the details privately.
-    await services.refresh_devices([code.device_id])
-    await send(respond, fresh, replace_original=False)
+    who = f"<@{escape_mrkdwn(press.user_id, 40)}>"
+    original = await show_working(
+        client, body, press.channel, press.ts, f":hourglass_flowing_sand: Re-checking… — {who}"
+    )
+    redrawn = False
+    try:
+        alert = await services.alerts.alert_for(code_id, None, press.ts)
+        device_id = alert.device_id if alert else None
+        code: AccessCode | None
+        device: Device | None
+        try:
+            code, device = await fetch_code_and_device(services.seam, code_id)
+        except SeamNotFoundError:
+            if device_id is None:
+                raise
+            code = device = None  # gone from Seam: the refresh resolves its alert
+        if code is not None:
+            device_id = code.device_id
+            alert = alert or await services.alerts.alert_for(code_id, device_id, press.ts)
+        annotation = (
+            Annotation(alert_key=alert.alert_key, verb="Re-checked", by=press.user_id)
+            if alert is not None
+            else None
+        )
+        assert device_id is not None  # from the code, or (code gone) from its alert
+        report = await services.refresh_devices([device_id], annotation=annotation)
+        redrawn = bool(alert and report and alert.alert_key in report.rendered)
+        if code is not None:
+            fresh = access_code_message(code, device, catalogue=services.catalogue)
+            await send(respond, fresh, replace_original=False)
+    finally:
+        if original is not None and not redrawn:
+            await restore(
+                client,
+                press.channel,
+                press.ts,
+                original,
+                f":warning: Re-check {slack_date(datetime.now(UTC))} by {who} did not finish: "
+                "Seam could not be read. This is the last known state.",
+            )
 
 
 @replies_on_errors()

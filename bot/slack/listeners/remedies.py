@@ -185,7 +185,14 @@ async def _report(
             notice_message(title, result.outcome.private_note, emoji=":key:"),
         )
     await report_outcome(
-        services, client, ctx, user_id, remedy.label, result.outcome, result.device_id
+        services,
+        client,
+        ctx,
+        user_id,
+        remedy.label,
+        result.outcome,
+        result.device_id,
+        remedy_key=remedy.key,
     )
 
 

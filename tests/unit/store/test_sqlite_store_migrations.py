@@ -28,7 +28,7 @@ T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 def test_migrations_are_numbered_from_one_without_gaps() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert SCHEMA_VERSION == MIGRATIONS[-1].version == 2
+    assert SCHEMA_VERSION == MIGRATIONS[-1].version == 3
     assert all(m.statements and m.description for m in MIGRATIONS)
 
 
@@ -40,16 +40,23 @@ async def test_fresh_file_gets_latest_version_and_every_table(tmp_path: Path) ->
     assert table_names(path) >= LEGACY_TABLES
 
 
-async def test_fresh_schema_is_exactly_the_legacy_ddl(tmp_path: Path) -> None:
-    """Migrations 1 + 2 create byte-for-byte the tables and indexes the old code created."""
+async def test_fresh_schema_is_exactly_the_legacy_ddl_plus_later_migrations(
+    tmp_path: Path,
+) -> None:
+    """Migrations 1 + 2 create byte-for-byte the tables and indexes the old code created; the
+    later ones then apply as they would to an old file."""
     legacy, fresh = tmp_path / "legacy.sqlite3", tmp_path / "fresh.sqlite3"
     make_legacy_db(legacy)
+    with sqlite3.connect(legacy) as db:
+        for migration in MIGRATIONS[2:]:
+            for statement in migration.statements:
+                db.execute(statement)
     store = await Store.open(fresh)
     await store.close()
     assert schema_rows(fresh) == schema_rows(legacy)
 
 
-async def test_legacy_v2_database_opens_unchanged_and_keeps_rows(tmp_path: Path) -> None:
+async def test_legacy_v2_database_migrates_once_and_keeps_rows(tmp_path: Path) -> None:
     path = tmp_path / "legacy.sqlite3"
     make_legacy_db(path)
     store = await Store.open(path)
@@ -65,7 +72,7 @@ async def test_legacy_v2_database_opens_unchanged_and_keeps_rows(tmp_path: Path)
         await store.close()
     before = schema_rows(path)
 
-    store = await Store.open(path)  # reopening a version-2 file: no migration runs
+    store = await Store.open(path)  # reopening a migrated file: no migration runs
     try:
         assert [e.action for e in await store.audit_entries()] == ["update_pin"]
         alert = await store.alert("code:ac1")
@@ -75,7 +82,7 @@ async def test_legacy_v2_database_opens_unchanged_and_keeps_rows(tmp_path: Path)
     finally:
         await store.close()
     assert schema_rows(path) == before
-    assert user_version(path) == 2
+    assert user_version(path) == SCHEMA_VERSION
 
 
 async def test_legacy_rows_written_by_the_old_code_read_back(tmp_path: Path) -> None:
@@ -142,7 +149,7 @@ async def test_version_1_database_gets_the_alert_tables(tmp_path: Path) -> None:
         assert await store.acquire_lease("scanner", "p1", 60)
     finally:
         await store.close()
-    assert user_version(path) == 2
+    assert user_version(path) == SCHEMA_VERSION
 
 
 async def test_newer_database_is_refused_with_one_line_and_left_alone(tmp_path: Path) -> None:

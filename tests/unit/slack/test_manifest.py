@@ -10,7 +10,7 @@ from jsonschema import Draft7Validator
 
 from bot.slack import ids
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = ROOT / "tests" / "data" / "slack-manifest-schema" / "manifest.schema.1.0.0.json"
 
 

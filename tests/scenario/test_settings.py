@@ -95,7 +95,7 @@ def test_cli_exits_nonzero_with_one_line(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bot"],
         cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
         capture_output=True,
         text=True,
         timeout=60,

@@ -184,7 +184,7 @@ async def test_device_outage_is_one_device_alert(
     back_codes = {
         "duplicate": "duplicate_code_on_device",
         "constraints_violated": "code_constraints_violated",
-        "healthy_guest": None,
+        "healthy_guest": "failed_to_set_on_device",
     }
     for key, own in back_codes.items():
         errors = [offline] + (
@@ -195,24 +195,37 @@ async def test_device_outage_is_one_device_alert(
     report = await scan_and_reconcile(seam, manager)
     device_key = f"device:{back_door}"
     assert device_key in keys(slack)
-    for key in back_codes:
-        assert f"code:{ids['codes'][key]}" not in keys(slack)  # folded into the device alert
-    assert report.folded == 2
+    # The offline lock explains the failure to set: that code is shown in the lock's alert only.
+    assert f"code:{ids['codes']['healthy_guest']}" not in keys(slack)
+    assert report.folded == 1
+    # A duplicate PIN and a constraints violation have causes of their own: they keep their
+    # own alerts, with the buttons their advice names.
+    for key in ("duplicate", "constraints_violated"):
+        assert f"code:{ids['codes'][key]}" in keys(slack)
+    duplicate_alert = next(
+        m
+        for m in roots(slack)
+        if m["metadata"]["event_payload"]["alert_key"] == f"code:{ids['codes']['duplicate']}"
+    )
+    assert "remedy:convert_unmanaged" in str(duplicate_alert["blocks"])
     alert = next(
         m for m in roots(slack) if m["metadata"]["event_payload"]["alert_key"] == device_key
     )
     text = str(alert["blocks"])
     assert "Unit 2B Back Door" in alert["text"] and "3 access codes affected" in text
     assert "Tom Becker" in text and "Emma Wilson" in text and "Dog walker" in text
+    assert "held back" in text  # the folded failure to set
 
-    # The lock is back: the device alert resolves; the codes' own problems now get messages.
+    # The lock is back: the device alert resolves; the codes that kept their own alerts are
+    # still alerted (edited, not posted twice); the failure to set now gets its own message.
     await seam_fake.update_device(back_door, errors=[], properties={"online": True})
     for key, own in back_codes.items():
         errors = [{"error_code": own, "message": own, "is_access_code_error": True}] if own else []
         await seam_fake.update_access_code(ids["codes"][key], errors=errors)
     report = await scan_and_reconcile(seam, manager)
-    assert report.resolved == 1 and report.posted == 2
-    assert f"code:{ids['codes']['duplicate']}" in keys(slack)
+    assert report.resolved == 1 and report.posted == 1
+    assert f"code:{ids['codes']['healthy_guest']}" in keys(slack)
+    assert keys(slack).count(f"code:{ids['codes']['duplicate']}") == 1
 
 
 async def test_seam_outage_mid_scan_resolves_nothing_it_did_not_see(

@@ -4,7 +4,7 @@ process killed with SIGKILL mid-scan and restarted.
 Real parts only: the official Seam fake (its own `/_fake/simulate_workspace_outage`), the
 loopback Slack fake, real SQLite files, and for the kill drills `python -m bot scan` as a real
 child process. The bad-input and forged/replayed-request drills are in
-`tests/test_drills_input.py`. Numbers and context: docs/benchmarks.md.
+`tests/scenario/test_drills_input.py`. Numbers and context: docs/benchmarks.md.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import SeamFake
 from devtools.slack_requests import signed_headers, slash_command_body
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:

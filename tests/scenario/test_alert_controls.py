@@ -17,7 +17,7 @@ from bot.store import AlertRecord
 from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import SeamFake
 from tests.conftest import Bot, reply_text, serve_bot
-from tests.test_remedies import open_modal, wait_audit
+from tests.scenario.test_remedies import open_modal, wait_audit
 
 CHANNEL = "CALERTS"
 

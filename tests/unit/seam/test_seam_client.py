@@ -1,7 +1,8 @@
 """Seam client wire behaviour at the transport: errors, retries, pagination, tolerant models.
 
 These use `httpx.MockTransport` for exact wire-level control (a repeated cursor, a 503 with no
-body); behaviour against the official Seam fake is covered in tests/test_seam_against_fake.py.
+body); behaviour against the official Seam fake is covered under tests/scenario/
+(test_scanner.py, test_alerts_integration.py, test_drills_faults.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 
 from bot.seam import (
     SeamClient,
+    SeamIncompleteListError,
     SeamInvalidInputError,
     SeamInvalidResponseError,
     SeamNotFoundError,
@@ -187,15 +189,42 @@ async def test_pagination_follows_cursor_to_the_end() -> None:
     assert sent == [{}, {"page_cursor": "c1"}, {"page_cursor": "c2"}]
 
 
-async def test_pagination_stops_on_repeated_cursor() -> None:
+async def test_a_repeated_cursor_makes_the_list_unread_not_short() -> None:
+    # A server that loops: reading stops at the repeat, and the list is not taken as complete
+    # (a scan must not conclude that codes on unread pages are gone).
     loop = ok(
         {"devices": [device(1)], "pagination": {"has_next_page": True, "next_page_cursor": "same"}}
     )
     rec = Recorder([loop])
     async with rec.client() as seam:
-        devices = await seam.list_devices()
+        with pytest.raises(SeamIncompleteListError, match="repeated"):
+            await seam.list_devices()
     assert len(rec.requests) == 2
-    assert len(devices) == 2
+
+
+async def test_has_next_page_without_a_cursor_is_incomplete() -> None:
+    rec = Recorder([ok({"devices": [device(1)], "pagination": {"has_next_page": True}})])
+    async with rec.client() as seam:
+        with pytest.raises(SeamIncompleteListError, match="no cursor"):
+            await seam.list_devices()
+
+
+async def test_the_page_limit_is_incomplete(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.seam.client.MAX_PAGES", 3)
+    pages = [
+        ok(
+            {
+                "devices": [device(i)],
+                "pagination": {"has_next_page": True, "next_page_cursor": f"c{i}"},
+            }
+        )
+        for i in range(5)
+    ]
+    rec = Recorder(pages)
+    async with rec.client() as seam:
+        with pytest.raises(SeamIncompleteListError, match="after 3"):
+            await seam.list_devices()
+    assert len(rec.requests) == 3
 
 
 async def test_list_access_codes_drops_other_devices_and_unmanaged() -> None:

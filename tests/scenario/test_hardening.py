@@ -14,7 +14,7 @@ from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import SeamFake
 from devtools.slack_requests import block_actions_body, signed_headers, slash_command_body
 from tests.conftest import SIGNING_SECRET, Bot, reply_text, serve_bot
-from tests.test_remedies import open_modal, pin_values, wait_audit
+from tests.scenario.test_remedies import open_modal, pin_values, wait_audit
 
 
 async def test_code_of_another_workspace_is_never_shown_or_changed(bot: Bot) -> None:
@@ -157,7 +157,7 @@ async def test_acknowledge_twice_is_a_no_op(
     from bot.app import build_alert_service as build_alert_manager
     from bot.app import build_slack_client
     from bot.services.observing import scan_workspace
-    from tests.test_alert_controls import CHANNEL, alert_of
+    from tests.scenario.test_alert_controls import CHANNEL, alert_of
 
     async for bot in serve_bot(tmp_path, seam_fake, slack, alert_channel=CHANNEL):
         bot.services.alerts = build_alert_manager(

@@ -49,7 +49,7 @@ SEEDS: list[tuple[str, Kind, Scope, bool, tuple[RemedyAction, ...], tuple[str, .
         Kind.ERROR,
         Scope.CODE,
         True,
-        (A.DELETE_AND_RECREATE, A.RECHECK),
+        (A.DELETE_AND_RECREATE, A.CONVERT_UNMANAGED, A.RECHECK),
         ("delete and recreate the code through seam", "convert that unmanaged code to managed"),
     ),
     (
@@ -154,7 +154,8 @@ SEEDS: list[tuple[str, Kind, Scope, bool, tuple[RemedyAction, ...], tuple[str, .
         Kind.ERROR,
         Scope.CODE,
         True,
-        (A.DELETE_AND_RECREATE, A.RECHECK),
+        # Its advice also says to convert or delete a code someone added on the lock.
+        (A.DELETE_AND_RECREATE, A.CONVERT_UNMANAGED, A.DELETE_UNMANAGED, A.RECHECK),
         ("delete and recreate the code through seam",),
     ),
     (
@@ -162,7 +163,8 @@ SEEDS: list[tuple[str, Kind, Scope, bool, tuple[RemedyAction, ...], tuple[str, .
         Kind.ERROR,
         Scope.DEVICE,
         True,
-        (A.CHECK_DEVICE, A.RECHECK, A.CONTACT_SUPPORT),
+        # Its advice says a backup code can help a guest arriving before it reconnects.
+        (A.CHECK_DEVICE, A.PULL_BACKUP, A.RECHECK, A.CONTACT_SUPPORT),
         ("batteries", "wi-fi or hub"),
     ),
     (
@@ -351,7 +353,14 @@ def test_slot_codes_share_the_free_slot_remedy() -> None:
 def test_unmanaged_actions_only_where_a_duplicate_exists() -> None:
     unmanaged = {A.CONVERT_UNMANAGED, A.DELETE_UNMANAGED}
     offering = {e.code for e in CAT.entries() if unmanaged & set(e.actions)}
-    assert offering == {"duplicate_code_on_device", "schlage_detected_duplicate"}
+    # ...or where the advice names converting the outside code (every advised action has its
+    # button; the convert remedy finds the unmanaged code with the same PIN, or says none is).
+    assert offering == {
+        "duplicate_code_on_device",
+        "schlage_detected_duplicate",
+        "conflicting_external_modification",
+        "code_modified_external_to_seam",
+    }
     # Kwikset has no unmanaged codes, so its duplicate-caused error must not offer them.
     for entry in CAT.entries():
         if entry.code.startswith("kwikset_"):
