@@ -7,7 +7,9 @@ Rules, in order (Seam's access codes guide, "Access code constraints", and the d
 2. a length the device supports: `properties.supported_code_lengths` when present, otherwise
    Seam's API rule of 4 to 12 digits;
 3. each `properties.code_constraints[].constraint_type` the device reports;
-4. not the PIN of another managed or unmanaged code on the same device.
+4. not the PIN of another managed or unmanaged code on the same device;
+5. not easy to guess: one digit repeated (1111), a straight run (1234, 9876), or a repeated
+   pair (1212): the first PINs anyone tries at a door.
 """
 
 from __future__ import annotations
@@ -108,6 +110,9 @@ def check_pin(
         return "This lock does not allow the digits 0, 8 or 9."
     if "cannot_contain_0789" in rules and any(d in pin for d in "0789"):
         return "This lock does not allow the digits 0, 7, 8 or 9."
+    easy = easy_pin(pin)
+    if easy:
+        return easy
     if current is not None and current.code == pin:
         return "That is already this code's PIN."
     current_id = current.access_code_id if current else None
@@ -119,3 +124,43 @@ def check_pin(
         if "unique_first_four_digits" in rules and other.code[:4] == pin[:4]:
             return "Another code on this lock starts with the same four digits."
     return None
+
+
+def easy_pin(pin: str) -> str | None:
+    """Why `pin` is easy to guess (one sentence for the modal), or None.
+
+    One digit repeated (1111), a straight run up or down (1234, 9876), or a pair repeated
+    (1212): the first PINs anyone tries at a door.
+    """
+    if not pin.isdigit() or len(pin) < 4:
+        return None
+    if len(set(pin)) == 1:
+        return f"{pin} repeats one digit, the first thing anyone tries. Choose another PIN."
+    if _has_run(pin, len(pin), 1) or _has_run(pin, len(pin), -1):
+        return f"{pin} is a straight run of digits, easy to guess. Choose another PIN."
+    if len(pin) % 2 == 0 and pin == pin[:2] * (len(pin) // 2):
+        return f"{pin} repeats a pair of digits, easy to guess. Choose another PIN."
+    return None
+
+
+#: How each Seam code constraint reads in the Update PIN modal.
+_RULE_TEXT = {
+    "no_zeros": "no 0",
+    "cannot_start_with_12": "must not start with 12",
+    "no_triple_consecutive_ints": "no three consecutive digits (like 123)",
+    "no_ascending_or_descending_sequence": "not an ascending or descending sequence",
+    "at_least_three_unique_digits": "at least three different digits",
+    "no_all_same_digits": "not one digit repeated",
+    "cannot_contain_089": "no 0, 8 or 9",
+    "cannot_contain_0789": "no 0, 7, 8 or 9",
+    "unique_first_four_digits": "first four digits unlike any other code on the lock",
+    "cannot_specify_pin_code": "the lock picks its own PINs",
+}
+
+
+def describe_rules(device: Device | None) -> list[str]:
+    """The lock's own PIN rules in plain words, lengths first (for the Update PIN modal)."""
+    rules = [f"{_length_text(supported_lengths(device))}"]
+    rules += [_RULE_TEXT[c] for c in sorted(_constraints(device)) if c in _RULE_TEXT]
+    rules.append("not a PIN another code on this lock uses")
+    return rules

@@ -954,6 +954,11 @@ def _state_values(view: Mapping[str, Any], values: Mapping[str, Any]) -> dict[st
             entry["selected_date"] = given.get("value") or None
         elif kind == "timepicker":
             entry["selected_time"] = given.get("value") or None
+        elif kind == "datetimepicker":
+            raw = given.get("value")
+            entry["selected_date_time"] = (
+                int(raw) if isinstance(raw, str) and raw.isdigit() else None
+            )
         else:
             value = given.get("value")
             entry["value"] = value if isinstance(value, str) and value != "" else None

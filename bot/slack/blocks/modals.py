@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.domain.findings import time_to_start_text
+from bot.domain.pins import describe_rules
 from bot.domain.text import escape_mrkdwn, humanize_delta, mask_pin, plain, slack_date
 from bot.remedies.base import Proposal, Remedy
 from bot.seam.models import AccessCode, Device
@@ -115,6 +116,14 @@ def update_pin_modal(
     blocks: list[Any] = []
     if code is not None:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=code_summary(code, device))))
+    rules = "; ".join(escape_mrkdwn(rule, 120) for rule in describe_rules(device))
+    blocks.append(
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"*This lock's PIN rules:* {rules}. Easy PINs (1111, 1234, 1212) are refused."
+            )
+        )
+    )
     blocks.append(
         InputBlock(
             block_id=BLOCK_PIN,

@@ -565,6 +565,10 @@
         control = h("input", { id: fieldId, type: "time" });
         control.value = el.initial_time || "";
         break;
+      case "datetimepicker":
+        // The reader's own time zone, as in Slack; sent as UNIX seconds (selected_date_time).
+        control = h("input", { id: fieldId, type: "datetime-local" });
+        break;
       case "static_select": {
         const options = (el.options || []).concat(...(el.option_groups || []).map((g) => g.options || []));
         control = h("select", { id: fieldId },
@@ -607,6 +611,10 @@
       } else if (type === "static_select") {
         const sel = wrap.querySelector("select");
         entry.selected = sel && sel.value ? sel.value : null;
+      } else if (type === "datetimepicker") {
+        const input = wrap.querySelector("input");
+        const at = input && input.value ? new Date(input.value).getTime() : NaN;
+        entry.value = Number.isFinite(at) ? String(Math.floor(at / 1000)) : "";
       } else {
         const input = wrap.querySelector("input, textarea");
         entry.value = input ? input.value : "";

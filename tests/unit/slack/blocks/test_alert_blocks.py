@@ -120,7 +120,9 @@ def test_code_alert_shows_problem_urgency_masked_pin_and_buttons() -> None:
     ack, snooze = actions[1]["elements"]
     assert ack["action_id"] == "alert_ack" and ack["value"] == "code:ac1"
     snooze_values = [o["value"] for o in snooze["options"]]
-    assert snooze_values == ["1h|code:ac1", "24h|code:ac1", "end|code:ac1"]
+    # a labelled menu (not an unlabeled overflow), with a date-and-time choice
+    assert snooze["type"] == "static_select" and snooze["placeholder"]["text"] == "Snooze…"
+    assert snooze_values == ["1h|code:ac1", "24h|code:ac1", "end|code:ac1", "pick|code:ac1"]
     assert "starts within 8 h" in msg.text
 
 
