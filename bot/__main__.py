@@ -1,5 +1,9 @@
 """Command line: `python -m bot [serve]` runs the HTTP server on 0.0.0.0:$PORT.
 
+`python -m bot webhook register --url https://.../seam/webhook` creates the Seam webhook and
+prints its secret (for `SEAM_WEBHOOK_SECRET`); `python -m bot webhook list` shows them;
+`python -m bot status` shows the last Seam event and scans.
+
 `python -m bot scan --once [--post]` runs one Seam scan and prints the findings as a table
 (`--post` also posts, updates and resolves the alerts in ALERT_CHANNEL); exit 1 if the scan was
 incomplete. `python -m bot scan` runs the scanner as its own process.
@@ -23,6 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     scan.add_argument("--once", action="store_true", help="scan once and print the findings")
     scan.add_argument("--post", action="store_true", help="with --once: also post the alerts")
+    webhook = sub.add_parser("webhook", help="the Seam webhook that sends real-time events")
+    webhook_sub = webhook.add_subparsers(dest="webhook_command", required=True)
+    register = webhook_sub.add_parser(
+        "register", help="create the Seam webhook and print the secret for SEAM_WEBHOOK_SECRET"
+    )
+    register.add_argument("--url", required=True, help="https://<your host>/seam/webhook")
+    webhook_sub.add_parser("list", help="show the Seam webhooks of this workspace")
+    sub.add_parser("status", help="last Seam event, last scans, and whether webhooks are on")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -36,6 +48,20 @@ def main(argv: list[str] | None = None) -> int:
         from bot.cli import run_cli
 
         return asyncio.run(run_cli(settings, once=args.once, post=args.post))
+    if args.command == "webhook":
+        import asyncio
+
+        from bot.cli import list_webhooks, register_webhook
+
+        if args.webhook_command == "register":
+            return asyncio.run(register_webhook(settings, args.url))
+        return asyncio.run(list_webhooks(settings))
+    if args.command == "status":
+        import asyncio
+
+        from bot.cli import status
+
+        return asyncio.run(status(settings))
     if args.command in (None, "serve"):
         from aiohttp import web
 

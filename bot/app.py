@@ -27,6 +27,7 @@ from bot.domain.catalogue import default_catalogue
 from bot.seam.client import SeamClient
 from bot.services.alerting import AlertService
 from bot.services.container import Services
+from bot.services.events import EventService, WebhookHealth
 from bot.services.scanning import Scanner
 from bot.settings import Settings
 from bot.slack import listeners
@@ -35,6 +36,7 @@ from bot.slack.client import build_slack_client
 from bot.slack.http_guard import slack_request_guard
 from bot.slack.middleware import global_middleware
 from bot.store import Store
+from bot.web.seam_webhooks import SEAM_WEBHOOK_PATH, seam_webhook_handler
 
 logger = logging.getLogger(__name__)
 
@@ -132,11 +134,17 @@ def build_scanner(
             "C0123456789, or SCAN_INTERVAL_SECONDS=0 to silence this)"
         )
         return None
+    health = (
+        WebhookHealth(services.store, settings.scan_interval_seconds)
+        if settings.seam_webhook_secret is not None
+        else None
+    )
     return Scanner(
         services.seam,
         catalogue=services.catalogue,
         alerts=build_alert_service(services, slack, pace_seconds=pace_seconds),
         interval=settings.scan_interval_seconds,
+        webhook_health=health,
     )
 
 
@@ -198,6 +206,13 @@ async def build_web_app(
         )
 
     webapp.router.add_get(HEALTH_PATH, healthz)
+    events = EventService(the_store, seam_client, None)
+    services.events = events
+    secret = settings.seam_webhook_secret
+    if secret is not None:
+        webapp.router.add_post(
+            SEAM_WEBHOOK_PATH, seam_webhook_handler(secret.get_secret_value(), events)
+        )
     webapp.middlewares.append(
         slack_request_guard(SLACK_EVENTS_PATH, settings.slack_signing_secret.get_secret_value())
     )
@@ -213,10 +228,20 @@ async def build_web_app(
             scanner.start()
         elif settings.alert_channel:
             services.alerts = build_alert_service(services, bolt.client)
+        events.alerts = services.alerts
+        if secret is None:
+            logger.info(
+                "SEAM_WEBHOOK_SECRET is not set: real-time alerts are off (scans only); "
+                "/seam/webhook answers 404"
+            )
+        else:
+            logger.info("Seam webhooks on at %s", SEAM_WEBHOOK_PATH)
+            events.resume_later()
         yield
         if scanner is not None:
             await scanner.stop()
         await services.drain()
+        await events.drain()
         if seam is None:
             await seam_client.aclose()
         if store is None:

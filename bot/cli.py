@@ -15,21 +15,25 @@ import sys
 import unicodedata
 from datetime import UTC, datetime
 from typing import TextIO
+from urllib.parse import urlparse
 
 from bot.app import build_alert_service, build_seam_client, build_slack_client
 from bot.domain.catalogue import default_catalogue
 from bot.domain.findings import seconds_to_start, time_to_start_text
 from bot.domain.observation import Observation
+from bot.seam.errors import SeamApiError
 from bot.seam.models import AccessCode
 from bot.services.container import Services
+from bot.services.events import HANDLED_EVENT_TYPES
 from bot.services.observing import scan_workspace
 from bot.services.scanning import Scanner
 from bot.settings import Settings
 from bot.store import Store
+from bot.web.seam_webhooks import SEAM_WEBHOOK_PATH
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["format_findings", "run_cli"]
+__all__ = ["format_findings", "list_webhooks", "register_webhook", "run_cli", "status"]
 
 
 _COLUMNS = (("DEVICE", 26), ("CODE", 30), ("PROBLEM", 36), ("KIND", 7), ("SCOPE", 7))
@@ -169,3 +173,82 @@ async def _serve_scanner(scanner: Scanner) -> None:
         await stop.wait()
     finally:
         await scanner.stop()
+
+
+async def register_webhook(settings: Settings, url: str, out: TextIO | None = None) -> int:
+    """`webhook register --url URL`: create the Seam webhook for the event types the bot uses
+    and print its secret. Exit 0, 2 for a URL that is not https (or http on loopback), 1 when
+    Seam refuses."""
+    out = out or sys.stdout
+    parsed = urlparse(url)
+    local = parsed.hostname in ("localhost", "127.0.0.1", "::1")
+    if parsed.scheme != "https" and not (parsed.scheme == "http" and local):
+        print("seam-code-doctor: --url must be https://<your host>/seam/webhook", file=sys.stderr)
+        return 2
+    if not parsed.path.endswith(SEAM_WEBHOOK_PATH):
+        print(f"seam-code-doctor: note: the bot listens on {SEAM_WEBHOOK_PATH}", file=sys.stderr)
+    async with build_seam_client(settings) as seam:
+        try:
+            webhook = await seam.create_webhook(url, sorted(HANDLED_EVENT_TYPES))
+        except SeamApiError as exc:
+            print(f"seam-code-doctor: Seam refused the webhook: {exc}", file=sys.stderr)
+            return 1
+    out.write(f"Created Seam webhook {webhook.get('webhook_id', '?')} for {url}\n")
+    out.write(
+        f"Event types: {len(HANDLED_EVENT_TYPES)} ({', '.join(sorted(HANDLED_EVENT_TYPES))})\n"
+    )
+    out.write("Put this in the bot's settings (it is shown once):\n")
+    out.write(f"SEAM_WEBHOOK_SECRET={webhook.get('secret', '')}\n")
+    return 0
+
+
+async def list_webhooks(settings: Settings, out: TextIO | None = None) -> int:
+    """`webhook list`: the workspace's Seam webhooks (url, id, event types; never secrets)."""
+    out = out or sys.stdout
+    async with build_seam_client(settings) as seam:
+        try:
+            hooks = await seam.list_webhooks()
+        except SeamApiError as exc:
+            print(f"seam-code-doctor: could not list webhooks: {exc}", file=sys.stderr)
+            return 1
+    if not hooks:
+        out.write("No Seam webhooks: real-time alerts need `webhook register --url ...`.\n")
+    for hook in hooks:
+        types = hook.get("event_types") or ["*"]
+        out.write(
+            f"{_cell(str(hook.get('webhook_id', '?')), 40).rstrip()}  "
+            f"{_cell(str(hook.get('url', '')), 80).rstrip()}  {len(types)} event type(s)\n"
+        )
+    return 0
+
+
+async def status(settings: Settings, out: TextIO | None = None) -> int:
+    """`status`: whether webhooks are on, when the last Seam event arrived, the last scans."""
+    out = out or sys.stdout
+    store = await Store.open(settings.database_path)
+    try:
+        last = await store.last_event_at()
+        scans = await store.recent_scans(limit=3)
+    finally:
+        await store.close()
+    on = settings.seam_webhook_secret is not None
+    out.write(f"Real-time alerts (Seam webhooks): {'on' if on else 'off'}\n")
+    out.write(f"Last Seam event: {last.isoformat(timespec='seconds') if last else 'none yet'}\n")
+    if on and settings.scan_interval_seconds > 0 and scans:
+        quiet = last is None or (datetime.now(UTC) - last).total_seconds() > (
+            settings.scan_interval_seconds
+        )
+        if quiet:
+            out.write(
+                "WARNING: no Seam event for longer than a scan interval; check the webhook "
+                "(python -m bot webhook list) and that /seam/webhook is reachable.\n"
+            )
+    for scan in scans:
+        state = "complete" if scan.complete else "INCOMPLETE"
+        out.write(
+            f"Scan {scan.finished_at.isoformat(timespec='seconds')}: {state}, {scan.devices} "
+            f"devices, {scan.codes} codes, {scan.findings} findings\n"
+        )
+    if not scans:
+        out.write("No scan recorded yet.\n")
+    return 0

@@ -6,6 +6,8 @@ with one line naming it (`SettingsError`), which `python -m bot` prints before e
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import re
 from pathlib import Path
@@ -57,6 +59,8 @@ class Settings(BaseSettings):
     database_path: Path = Path("./seam-bot.sqlite3")
     remedy_allowed_users: Annotated[frozenset[str], NoDecode] = frozenset()
 
+    seam_webhook_secret: SecretStr | None = None
+
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"
     seam_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -76,6 +80,23 @@ class Settings(BaseSettings):
         if not secret:
             raise ValueError("must not be empty")
         return SecretStr(secret)
+
+    @field_validator("seam_webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret_shape(cls, value: Any) -> Any:
+        """Svix signing secrets are `whsec_<base64>` (Seam's page "Webhooks"); blank = off."""
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        text = str(raw).strip()
+        body = text.removeprefix("whsec_")
+        try:
+            decoded = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            decoded = b""
+        if not text.startswith("whsec_") or not decoded:
+            raise ValueError("must be the endpoint's Svix secret, whsec_ followed by base64")
+        return SecretStr(text)
 
     @field_validator("alert_channel", mode="before")
     @classmethod

@@ -319,6 +319,32 @@ class SeamClient:
             current = await self.get_action_attempt(attempt.action_attempt_id)
         return current
 
+    # ------------------------------------------------------------------ webhooks
+
+    async def create_webhook(self, url: str, event_types: list[str]) -> dict[str, Any]:
+        """`/webhooks/create` (Seam API reference, "Webhooks"): `{webhook_id, url, event_types,
+        secret}`; the secret signs every delivery (Svix). Sent once.
+
+        Raises:
+            SeamInvalidResponseError: no `webhook` object in the answer.
+        """
+        payload = await self._mutate("/webhooks/create", {"url": url, "event_types": event_types})
+        webhook = payload.get("webhook")
+        if not isinstance(webhook, dict):
+            raise SeamInvalidResponseError(
+                "expected a webhook object",
+                error_type="invalid_response",
+                request_id=payload.get("_request_id"),
+                path="/webhooks/create",
+            )
+        return webhook
+
+    async def list_webhooks(self) -> list[dict[str, Any]]:
+        """`/webhooks/list`: every webhook of the workspace (secrets are not shown by callers)."""
+        payload = await self._read("/webhooks/list", {})
+        raw = payload.get("webhooks")
+        return [w for w in raw if isinstance(w, dict)] if isinstance(raw, list) else []
+
     async def _list(self, path: str, key: str, model: type[M], body: dict[str, Any]) -> list[M]:
         items: list[M] = []
         seen_cursors: set[str] = set()

@@ -67,6 +67,7 @@ from bot.domain.catalogue import Catalogue
 from bot.domain.findings import Finding, code_alert_key, device_alert_key, sort_findings
 from bot.domain.observation import Observation
 from bot.seam.client import SeamClient
+from bot.seam.errors import SeamApiError
 from bot.seam.models import AccessCode, Device
 from bot.services.observing import scan_workspace
 from bot.store import (
@@ -221,6 +222,10 @@ class AlertRenderer(Protocol):
         """Thread reply: a snoozed alert got worse."""
         ...
 
+    def door_refused(self, code: AccessCode, device: Device | None, *, at: datetime) -> Rendered:
+        """The urgent message: someone was refused at the door with this code."""
+        ...
+
 
 # ============================================================================ annotations
 
@@ -367,6 +372,30 @@ class AlertService:
             if ts is None or rec.ts == ts:
                 return rec
         return None
+
+    async def door_refused(self, device_id: str, access_code_id: str, at: datetime) -> bool:
+        """Someone was refused at the door with this code (`lock.access_denied`): post the
+        most urgent message there is, with the code's remedies and a backup code first.
+
+        Re-reads the code and its lock from Seam (never the event's snapshot). Returns True when
+        the message was posted. Never raises for Seam or Slack failures.
+        """
+        if self.seam is None:
+            return False
+        try:
+            code = await self.seam.find_access_code(access_code_id)
+            device = await self.seam.get_device(code.device_id)
+        except SeamApiError as exc:
+            logger.warning(
+                "door refused %s on %s: could not read it: %s", access_code_id, device_id, exc
+            )
+            return False
+        message = self.renderer.door_refused(code, device, at=at)
+        async with self._lock:
+            self._blocked = set()
+            self._report = ReconcileReport()
+            delivery = await self._send(self.channel, message, alert_key=f"door:{access_code_id}")
+        return delivery.status == "ok"
 
     async def refresh_devices(
         self, device_ids: Collection[str], *, annotation: Annotation | None = None

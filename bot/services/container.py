@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from bot.domain.catalogue import Catalogue
 from bot.seam.client import SeamClient
 from bot.services.alerting import AlertService, Annotation, ReconcileReport
+from bot.services.events import EventService
 from bot.services.remedy_runner import RemedyRunner
 from bot.settings import Settings
 from bot.store import StateStore
@@ -28,6 +29,7 @@ class Services:
     alerts: AlertService | None = None
     remedies: RemedyRunner = field(init=False)
     runner: RemedyRunner | None = None
+    events: EventService | None = None
 
     def __post_init__(self) -> None:
         self.remedies = self.runner or RemedyRunner(self.settings, self.seam, self.store)

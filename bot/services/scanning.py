@@ -23,6 +23,7 @@ from bot.domain.catalogue import Catalogue
 from bot.domain.observation import Observation, ScanResult
 from bot.seam.client import SeamClient
 from bot.services.alerting import AlertService, ReconcileReport
+from bot.services.events import WebhookHealth
 from bot.services.observing import DEFAULT_CONCURRENCY, scan_workspace
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class Scanner:
             holder's lease expires after this.
         clock: current time (aware UTC).
         sleep: the sleep used between iterations (tests).
+        webhook_health: warns when Seam webhooks are configured but silent while scans find
+            changes (None: webhooks are off).
     """
 
     def __init__(
@@ -80,8 +83,10 @@ class Scanner:
         lease_ttl: float | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        webhook_health: WebhookHealth | None = None,
     ) -> None:
         self.seam = seam
+        self.webhook_health = webhook_health
         self.catalogue = catalogue
         self.alerts = alerts
         self.interval = interval
@@ -111,6 +116,8 @@ class Scanner:
                 dead_holder=_dead_local_holder(await store.lease_holder(LEASE_NAME)),
             ):
                 report = await self.alerts.reconcile(scan)
+                if self.webhook_health is not None:
+                    await self.webhook_health.check(report)
             else:
                 skipped = "another scanner holds the alert lease"
                 logger.warning("scan: not reconciling alerts: %s", skipped)

@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.catalogue import Catalogue
 from bot.seam.client import SeamClient
+from bot.seam.models import AccessCode, Device
 from bot.services.alerting import AlertService, Delivery, Rendered
 from bot.slack.blocks import alerts as blocks
 from bot.slack.blocks.common import Message
@@ -222,6 +223,10 @@ class BlockKitAlertRenderer:
     def code_alert(self, *args: Any, **kwargs: Any) -> Message:
         """One access code's alert (`code_alert_message` with this catalogue)."""
         return blocks.code_alert_message(*args, catalogue=self.catalogue, **kwargs)
+
+    def door_refused(self, code: AccessCode, device: Device | None, *, at: datetime) -> Message:
+        """Someone was refused at the door with this code (`door_refused_message`)."""
+        return blocks.door_refused_message(code, device, catalogue=self.catalogue, at=at)
 
     def device_alert(self, *args: Any, **kwargs: Any) -> Message:
         """One lock's alert listing the codes it affects (`device_alert_message`)."""

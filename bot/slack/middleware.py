@@ -3,7 +3,8 @@ permission check, and Seam errors turned into replies.
 
 * `global_middleware(services)`: every request. Refuses (400) a `response_url` that is not
   Slack's (so even a request signed with a leaked secret cannot make the bot post PINs to an
-  arbitrary server) and puts `Services` into the Bolt context (`services_from`).
+  arbitrary server), puts `Services` into the Bolt context (`services_from`), and answers a
+  redelivered Events API event (same `event_id`) with 200 and nothing else.
 * `requires_permission`: a listener decorator for every button and submission that changes a
   lock, reveals a PIN, snoozes or acknowledges. A user outside `REMEDY_ALLOWED_USERS` is acked
   and told politely (in the modal, for a submission); the listener never runs.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
@@ -61,9 +63,30 @@ def global_middleware(
             logger.warning("rejected a request whose response_url is not Slack's (400)")
             return BoltResponse(status=400, body={"error": "bad response_url"})
         context[CONTEXT_KEY] = services
+        is_event = isinstance(body, dict) and body.get("type") == "event_callback"
+        if is_event and not await _first_delivery(services, body):
+            logger.info("Slack sent event %s again: nothing done twice", body.get("event_id"))
+            return BoltResponse(status=200, body="")
         return await next()
 
     return middleware
+
+
+async def _first_delivery(services: Services, body: dict[str, Any]) -> bool:
+    """Whether this Events API delivery is new (Slack retries with `X-Slack-Retry-Num` and the
+    same `event_id`; Slack's page "The Events API", retries). A store failure lets it through."""
+    event_id = body.get("event_id")
+    if not isinstance(event_id, str) or not event_id:
+        return True
+    event = body.get("event")
+    kind = str(event.get("type")) if isinstance(event, dict) else "unknown"
+    try:
+        return await services.store.record_event(
+            f"slack:{event_id[:200]}", kind, at=datetime.now(UTC)
+        )
+    except Exception:
+        logger.exception("could not record Slack event %s", event_id)
+        return True
 
 
 def requires_permission(listener: F) -> F:

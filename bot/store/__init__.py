@@ -16,7 +16,15 @@ remedies or the app.
 
 from bot.store.errors import StoreCorruptError, StoreError, StoreSchemaError
 from bot.store.migrations import SCHEMA_VERSION
-from bot.store.protocols import AlertStore, AuditLog, ClaimStore, Leadership, ScanLog, StateStore
+from bot.store.protocols import (
+    AlertStore,
+    AuditLog,
+    ClaimStore,
+    EventLog,
+    Leadership,
+    ScanLog,
+    StateStore,
+)
 from bot.store.records import (
     AlertIntent,
     AlertRecord,
@@ -48,6 +56,7 @@ __all__ = [
     "ClaimStore",
     "DigestRecord",
     "DigestState",
+    "EventLog",
     "FingerprintRecord",
     "FingerprintState",
     "IssueKind",

@@ -160,10 +160,27 @@ _V3_ALERT_ACTIVITY = Migration(
     statements=("ALTER TABLE alerts ADD COLUMN activity TEXT",),
 )
 
+_V4_EVENTS = Migration(
+    version=4,
+    description="events: Seam webhook and Slack event ids seen (dedupe across restarts)",
+    statements=(
+        """CREATE TABLE IF NOT EXISTS events (
+    event_key TEXT PRIMARY KEY,     -- seam:<event_id> | slack:<event_id>
+    event_type TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    payload TEXT NOT NULL DEFAULT '',  -- the ids it names (never a PIN), to resume it
+    handled_at TEXT,
+    outcome TEXT
+)""",
+        "CREATE INDEX IF NOT EXISTS events_received ON events(received_at)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_AUDIT_AND_CLAIMS,
     _V2_ALERTS_SCANS_LEASES,
     _V3_ALERT_ACTIVITY,
+    _V4_EVENTS,
 )
 
 #: The schema version this code writes and expects (the newest migration's).

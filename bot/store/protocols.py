@@ -281,7 +281,29 @@ class Leadership(Protocol):
         ...
 
 
-class StateStore(AlertStore, ClaimStore, AuditLog, ScanLog, Leadership, Protocol):
+class EventLog(Protocol):
+    """Incoming Seam webhook and Slack event ids, so a redelivery does nothing twice."""
+
+    async def record_event(
+        self, event_key: str, event_type: str, *, at: datetime, payload: str = ""
+    ) -> bool:
+        """True the first time `event_key` is seen; False for a redelivery."""
+        ...
+
+    async def unfinished_events(self, *, since: datetime, prefix: str = "seam:") -> list[str]:
+        """Payloads of events recorded since `since` but never handled, oldest first."""
+        ...
+
+    async def finish_event(self, event_key: str, outcome: str, *, at: datetime) -> None:
+        """Mark an event handled, with a short outcome."""
+        ...
+
+    async def last_event_at(self, prefix: str = "seam:") -> datetime | None:
+        """When the newest event with this key prefix arrived (aware UTC), or None."""
+        ...
+
+
+class StateStore(AlertStore, ClaimStore, AuditLog, ScanLog, Leadership, EventLog, Protocol):
     """All of the bot's persistent state: every area above, plus `close()`."""
 
     async def close(self) -> None:

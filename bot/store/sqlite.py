@@ -543,6 +543,54 @@ class Store:
         )
         return cursor.rowcount == 1
 
+    # ----------------------------------------------------------------- events
+
+    async def record_event(
+        self, event_key: str, event_type: str, *, at: datetime, payload: str = ""
+    ) -> bool:
+        """Remember an incoming event (`seam:<event_id>` / `slack:<event_id>`).
+
+        True the first time; False when it was seen before (a redelivery: do nothing twice).
+        `payload` is what is needed to handle it again if the process dies before it is
+        handled (ids only). Events older than 30 days are forgotten.
+        """
+        async with self._write_lock:
+            cursor = await self._db.execute(
+                "INSERT INTO events (event_key, event_type, received_at, payload)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT(event_key) DO NOTHING",
+                (event_key[:300], event_type[:200], _iso(at), payload[:4000]),
+            )
+            await self._db.execute(
+                "DELETE FROM events WHERE received_at < ?", (_iso(at - timedelta(days=30)),)
+            )
+            await self._db.commit()
+            return cursor.rowcount == 1
+
+    async def finish_event(self, event_key: str, outcome: str, *, at: datetime) -> None:
+        """Mark an event handled, with a short outcome ("refreshed 1 device", "ignored"...)."""
+        await self._write(
+            "UPDATE events SET handled_at = ?, outcome = ? WHERE event_key = ?",
+            (_iso(at), outcome[:300], event_key),
+        )
+
+    async def unfinished_events(self, *, since: datetime, prefix: str = "seam:") -> list[str]:
+        """The payloads of events recorded since `since` but never marked handled, oldest
+        first."""
+        rows = await self._fetchall(
+            "SELECT payload FROM events WHERE handled_at IS NULL AND received_at >= ?"
+            " AND event_key LIKE ? ORDER BY received_at",
+            (_iso(since), prefix + "%"),
+        )
+        return [str(row["payload"]) for row in rows if row["payload"]]
+
+    async def last_event_at(self, prefix: str = "seam:") -> datetime | None:
+        """When the newest event with this key prefix arrived (aware UTC), or None."""
+        rows = await self._fetchall(
+            "SELECT MAX(received_at) AS at FROM events WHERE event_key LIKE ?", (prefix + "%",)
+        )
+        value = rows[0]["at"] if rows else None
+        return datetime.fromisoformat(value) if value else None
+
     async def set_alert_activity(self, alert_key: str, activity: AlertActivity | None) -> None:
         """Record the last thing someone did on an alert from Slack (None clears it)."""
         await self._write(

@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("store", ("bot.store",)),
     ("remedies", ("bot.remedies",)),
     ("services", ("bot.services",)),
-    ("slack", ("bot.slack",)),
+    ("edge", ("bot.slack", "bot.web")),  # Slack and the other HTTP routes (Seam webhooks)
     ("app", ("bot.app",)),
     ("entry", ("bot.cli", "bot.__main__")),
 )

@@ -43,6 +43,7 @@ from bot.domain.alert_plan import AlertActivity, AlertStatus, DigestItem
 from bot.domain.catalogue import Catalogue, CatalogueEntry, RemedyAction, Scope
 from bot.domain.findings import Finding, seconds_to_start, sort_findings, urgency_label
 from bot.domain.text import escape_mrkdwn, humanize_delta, mask_pin, plain, slack_date
+from bot.remedies.registry import REMEDIES
 from bot.seam.models import AccessCode, Device
 from bot.settings import SLACK_USER_ID
 from bot.slack import ids
@@ -609,3 +610,45 @@ def digest_message(items: Sequence[DigestItem], *, now: datetime, created_at: da
         )
     )
     return _message(f"{total} new {what} ({len(open_items)} open)", blocks)
+
+
+def door_refused_message(
+    code: AccessCode, device: Device | None, *, catalogue: Catalogue, at: datetime
+) -> Message:
+    """Someone was refused at the door with this code (`lock.access_denied`): the most urgent
+    message the bot posts. A backup code comes first when Seam can pull one, then the code's
+    own remedies."""
+    name = _code_name(code, code.access_code_id)
+    device_name = _device_name(device, code.device_id)
+    lines = [
+        f":rotating_light: *Door refused a code: {escape_mrkdwn(name, 150)}* on "
+        f"*{escape_mrkdwn(device_name, 150)}* · {slack_date(at)}",
+        "Someone tried this code at the door and the lock did not open. If a guest is waiting, "
+        "give them a backup code now; then fix the code.",
+    ]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)[:3000]))]
+    entries = [catalogue.lookup(i.code, i.kind, message=i.message) for i in code.issues]
+    findings = [
+        Finding(
+            subject="access_code",
+            access_code_id=code.access_code_id,
+            device_id=code.device_id,
+            problem=i.code,
+            kind=i.kind,
+            message=i.message,
+            scope=Scope.CODE,
+            blocking=e.blocking,
+        )
+        for i, e in zip(code.issues, entries, strict=True)
+    ]
+    blocks += _problem_blocks(findings, catalogue)
+    backup = REMEDIES[RemedyAction.PULL_BACKUP]
+    first = [backup.key] if backup.offered_for(code, {backup.key}) else []
+    rest = [a for a in code_actions(code, entries) if a not in first]
+    if RemedyAction.CHECK_DEVICE not in rest:
+        rest.insert(0, RemedyAction.CHECK_DEVICE)
+    buttons = remedy_buttons(code, [*first, *rest])
+    if buttons is not None:
+        blocks.append(buttons)
+    blocks.append(_context(_ids_line(None, code.access_code_id, code.device_id)))
+    return _message(f"Door refused a code: {escape_mrkdwn(name, 100)} on {device_name}", blocks)

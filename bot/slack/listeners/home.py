@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
@@ -31,6 +32,12 @@ async def app_home_opened(
         logger.exception("views.publish for the Home tab failed")
 
 
+async def other_event(event: dict[str, Any]) -> None:
+    """Any other Events API event: acknowledged (200, by Bolt) and ignored, never a 404."""
+    logger.debug("ignoring Slack event %s", event.get("type") if isinstance(event, dict) else "?")
+
+
 def register(app: AsyncApp) -> None:
-    """Bind `app_home_opened`."""
+    """Bind `app_home_opened`, then every other event type (so none gets a 404)."""
     app.event("app_home_opened")(app_home_opened)
+    app.event(re.compile(r".*"))(other_event)

@@ -14,6 +14,7 @@ from bot.store import (
     AlertStore,
     AuditLog,
     ClaimStore,
+    EventLog,
     Leadership,
     ScanLog,
     SqliteStore,
@@ -21,7 +22,7 @@ from bot.store import (
     Store,
 )
 
-AREAS: tuple[type, ...] = (AlertStore, ClaimStore, AuditLog, ScanLog, Leadership)
+AREAS: tuple[type, ...] = (AlertStore, ClaimStore, AuditLog, ScanLog, Leadership, EventLog)
 ROOT = Path(__file__).resolve().parents[3]
 
 

@@ -1,0 +1,1 @@
+"""HTTP routes that are not Slack's: Seam webhooks (`seam_webhooks`)."""
