@@ -124,12 +124,16 @@ class SeamEvent:
 class EventService:
     """Handles verified Seam events after the HTTP answer.
 
+    `BATCH_WINDOW` (seconds): events arriving this close together share one refresh.
+
     Args:
         store: the event log (dedupe) and alert state.
         seam: to find a code's lock when the event names only the code.
         alerts: the alert service (None: alerts are off; events are still recorded).
         clock: current time (aware UTC).
     """
+
+    BATCH_WINDOW = 0.2
 
     def __init__(
         self,
@@ -145,6 +149,7 @@ class EventService:
         self._clock = clock
         self._unknown_logged: set[str] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
+        self._batch: _Batch | None = None
 
     async def accept(self, event: SeamEvent) -> bool:
         """Record the event; True when it is new (handle it), False for a redelivery."""
@@ -154,9 +159,8 @@ class EventService:
 
     def handle_later(self, event: SeamEvent) -> asyncio.Task[str]:
         """Handle the event in a task (after the HTTP answer); kept until it finishes."""
-        return self._track(
-            asyncio.create_task(self.handle(event), name=f"seam-event-{event.event_id}")
-        )
+        name = f"seam-event-{event.event_id}"
+        return self._track(asyncio.create_task(self.handle(event), name=name))
 
     def resume_later(self) -> asyncio.Task[int]:
         """`resume` in a task (at start-up, so serving does not wait for Seam)."""
@@ -169,7 +173,11 @@ class EventService:
 
     async def handle(self, event: SeamEvent) -> str:
         """Re-read what the event names and refresh its alerts. Returns a short outcome; never
-        raises (a failure is logged and the scan, the safety net, will see the lock)."""
+        raises (a failure is logged and the scan, the safety net, will see the lock).
+
+        Events that arrive together are refreshed together: each lock is re-read once per
+        batch (`BATCH_WINDOW` seconds), however many events name it.
+        """
         try:
             outcome = await self._handle(event)
         except Exception:
@@ -187,36 +195,45 @@ class EventService:
         Returns how many were resumed.
         """
         pending = await self.store.unfinished_events(since=self._clock() - within)
-        for raw in pending:
-            event = SeamEvent.parse(_loads(raw))
-            if event is not None:
-                logger.info("resuming Seam event %s (%s)", event.event_id, event.event_type)
-                await self.handle(event)
-        return len(pending)
+        events = [e for e in (SeamEvent.parse(_loads(raw)) for raw in pending) if e is not None]
+        for event in events:
+            logger.info("resuming Seam event %s (%s)", event.event_id, event.event_type)
+        await asyncio.gather(*(self.handle(e) for e in events))
+        return len(events)
 
     async def drain(self, grace: float = 5.0) -> None:
-        """Wait up to `grace` seconds for events being handled (at shutdown)."""
-        pending = {t for t in self.tasks if not t.done()}
-        if pending:
-            await asyncio.wait(pending, timeout=grace)
+        """Wait up to `grace` seconds for events being handled (at shutdown, and in tests)."""
+        deadline = asyncio.get_running_loop().time() + grace
+        while True:
+            pending = {t for t in self.tasks if not t.done()}
+            remaining = deadline - asyncio.get_running_loop().time()
+            if not pending or remaining <= 0:
+                return
+            await asyncio.wait(pending, timeout=remaining)
 
     async def _handle(self, event: SeamEvent) -> str:
         if event.event_type not in HANDLED_EVENT_TYPES:
             if event.event_type not in self._unknown_logged:
                 self._unknown_logged.add(event.event_type)
-                logger.info(
-                    "ignoring Seam events of type %r (not used by this bot)", event.event_type
-                )
+                logger.info("ignoring Seam events of type %r (not used here)", event.event_type)
             return "ignored: not a type the bot uses"
         if self.alerts is None:
             return "recorded; alerts are off"
         device_ids = await self._devices_of(event)
         if not device_ids:
             return "nothing to refresh: no lock named"
-        report = await self.alerts.refresh_devices(device_ids)
+        report = await self._refresh(device_ids)
         if event.event_type == ACCESS_DENIED and event.access_code_id:
             await self.alerts.door_refused(device_ids[0], event.access_code_id, self._clock())
         return f"refreshed {len(device_ids)} lock(s): {_summary(report)}"
+
+    async def _refresh(self, device_ids: list[str]) -> ReconcileReport | None:
+        """Join the next batch: the locks of every event of the window are refreshed at once."""
+        assert self.alerts is not None
+        batch = self._batch
+        if batch is None or batch.done():
+            batch = self._batch = _Batch(self.alerts, self.BATCH_WINDOW)
+        return await batch.join(device_ids)
 
     async def _devices_of(self, event: SeamEvent) -> list[str]:
         if event.device_id:
@@ -232,6 +249,38 @@ class EventService:
             devices = await self.seam.list_devices(connected_account_id=event.connected_account_id)
             return [d.device_id for d in devices]
         return []
+
+
+class _Batch:
+    """The locks named by events arriving within `window` seconds, refreshed in one go."""
+
+    def __init__(self, alerts: AlertService, window: float) -> None:
+        self.alerts = alerts
+        self.device_ids: dict[str, None] = {}
+        self._result: asyncio.Future[ReconcileReport | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._timer = asyncio.get_running_loop().call_later(window, self._start)
+        self._task: asyncio.Task[None] | None = None
+
+    def done(self) -> bool:
+        """Already refreshing (late joiners start a new batch)."""
+        return self._task is not None
+
+    async def join(self, device_ids: list[str]) -> ReconcileReport | None:
+        self.device_ids.update(dict.fromkeys(device_ids))
+        return await asyncio.shield(self._result)
+
+    def _start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="seam-event-batch")
+
+    async def _run(self) -> None:
+        try:
+            report = await self.alerts.refresh_devices(list(self.device_ids))
+        except Exception as exc:
+            self._result.set_exception(exc)
+            return
+        self._result.set_result(report)
 
 
 class WebhookHealth:

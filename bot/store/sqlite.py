@@ -116,6 +116,7 @@ class Store:
         """Wrap `db` (opened with `row_factory = aiosqlite.Row`); prefer `Store.open`."""
         self._db = db
         self._write_lock = asyncio.Lock()
+        self._events_recorded = 0
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -560,11 +561,14 @@ class Store:
                 " VALUES (?, ?, ?, ?) ON CONFLICT(event_key) DO NOTHING",
                 (event_key[:300], event_type[:200], _iso(at), payload[:4000]),
             )
-            await self._db.execute(
-                "DELETE FROM events WHERE received_at < ?", (_iso(at - timedelta(days=30)),)
-            )
+            new = cursor.rowcount == 1
+            self._events_recorded += 1
+            if self._events_recorded % 500 == 1:  # prune now and then, not on every event
+                await self._db.execute(
+                    "DELETE FROM events WHERE received_at < ?", (_iso(at - timedelta(days=30)),)
+                )
             await self._db.commit()
-            return cursor.rowcount == 1
+            return new
 
     async def finish_event(self, event_key: str, outcome: str, *, at: datetime) -> None:
         """Mark an event handled, with a short outcome ("refreshed 1 device", "ignored"...)."""
