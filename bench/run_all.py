@@ -24,12 +24,14 @@ BENCHES: dict[str, list[str]] = {
     "scan_throughput": ["--rounds", "5"],
     "alert_storm": [],
     "quiet_scan": [],
+    "webhook_latency": [],
 }
 QUICK: dict[str, list[str]] = {
     "ack_latency": ["--requests", "60"],
     "scan_throughput": ["--devices", "100", "--rounds", "1"],
     "alert_storm": ["--devices", "200", "--storm", "100"],
     "quiet_scan": ["--devices", "100"],
+    "webhook_latency": ["--events", "20"],
 }
 
 

@@ -225,6 +225,7 @@ async def build_web_app(
         scanner = build_scanner(services, bolt.client)
         if scanner is not None:
             services.alerts = scanner.alerts
+            services.webhook_health = scanner.webhook_health
             scanner.start()
         elif settings.alert_channel:
             services.alerts = build_alert_service(services, bolt.client)

@@ -13,7 +13,10 @@ Otherwise it runs the demo, which needs no accounts:
   the Slack stand-in page (`devtools.standin`), which shows the alert channel and sends signed
   slash commands, button clicks and modal submissions to the bot;
 * the bot itself, unchanged (`bot.app.build_web_app`), with a signing secret generated for this
-  run, `ALERT_CHANNEL` set to the stand-in's channel and a scan every 30 seconds.
+  run, `ALERT_CHANNEL` set to the stand-in's channel and a scan every 30 seconds;
+* Seam webhooks (`devtools.demo_webhooks`): the fake never delivers them, so the demo signs and
+  posts the events Seam would send when the fake's state changes; the stand-in's
+  `#seam-webhooks` channel shows each one arriving.
 
 It prints the page's address and a few failing access_code_ids to try; Ctrl-C or SIGTERM stops
 everything (the Seam fake's node process included).
@@ -42,6 +45,7 @@ from typing import Any
 
 from aiohttp import web
 
+from devtools.demo_webhooks import WEBHOOK_CHANNEL, WEBHOOK_CHANNEL_NAME, DemoWebhooks, new_secret
 from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import REPO_ROOT, SeamFake
 from devtools.standin import StandIn, Suggestion
@@ -153,6 +157,8 @@ class Demo:
     def __init__(self, options: DemoOptions | None = None) -> None:
         self.options = options or DemoOptions()
         self.signing_secret = secrets.token_hex(16)
+        self.webhook_secret = new_secret()
+        self.webhooks: DemoWebhooks | None = None
         self.seam = SeamFake.start(port=0)
         self.slack = FakeSlack()
         self.standin: StandIn | None = None
@@ -204,6 +210,7 @@ class Demo:
                 "scan_interval_seconds": opts.scan_interval,
                 "database_path": self._data_dir / "bot.sqlite3",
                 "remedy_allowed_users": frozenset(),
+                "seam_webhook_secret": self.webhook_secret,
                 # Informational for Bolt only; the real port is chosen when binding below.
                 "port": opts.bot_port if 0 < opts.bot_port < 65536 else 3000,
                 **opts.settings_overrides,
@@ -214,12 +221,19 @@ class Demo:
             await self._runner.setup()
             bot_port = await _start_site(self._runner, opts.host, opts.bot_port)
             self.bot_url = f"http://{opts.host}:{bot_port}"
+            self.webhooks = DemoWebhooks(
+                self.seam, self.slack, f"{self.bot_url}/seam/webhook", self.webhook_secret
+            )
+            self.webhooks.start()
             minutes = f"every {opts.scan_interval:g} s" if opts.scan_interval > 0 else "never (off)"
             self.standin = StandIn(
                 self.slack,
                 events_url=f"{self.bot_url}/slack/events",
                 signing_secret=self.signing_secret,
-                channels={opts.alert_channel: DEMO_CHANNEL_NAME},
+                channels={
+                    opts.alert_channel: DEMO_CHANNEL_NAME,
+                    WEBHOOK_CHANNEL: WEBHOOK_CHANNEL_NAME,
+                },
                 suggestions=self.suggestions,
                 intro=(
                     f"*This is the bot's alert channel.* It scans the fake Seam workspace {minutes}"
@@ -242,6 +256,9 @@ class Demo:
 
     async def stop(self) -> None:
         """Stop everything (idempotent): page, bot (scanner included), Slack fake, Seam fake."""
+        if self.webhooks is not None:
+            await self.webhooks.stop()
+            self.webhooks = None
         if self.standin is not None:
             with contextlib.suppress(Exception):
                 await self.standin.stop()
@@ -257,6 +274,16 @@ class Demo:
         if self._own_data_dir and self._data_dir is not None:
             shutil.rmtree(self._data_dir, ignore_errors=True)
             self._data_dir = None
+
+    async def services_events_seen(self) -> int:
+        """How many Seam events the bot recorded (for checks and the start-up text)."""
+        if self._runner is None:
+            return 0
+        from bot.app import SERVICES_KEY
+
+        store = self._runner.app[SERVICES_KEY].store
+        last = await store.last_event_at()
+        return self.webhooks.sent if (self.webhooks is not None and last is not None) else 0
 
     def describe(self) -> str:
         """The start-up text: where to go and what to try."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from bot.domain.catalogue import Catalogue
 from bot.seam.client import SeamClient
 from bot.services.alerting import AlertService, Annotation, ReconcileReport
-from bot.services.events import EventService
+from bot.services.events import EventService, WebhookHealth
 from bot.services.remedy_runner import RemedyRunner
 from bot.settings import Settings
 from bot.store import StateStore
@@ -44,6 +44,12 @@ class Services:
         if self.alerts is None or not device_ids:
             return None
         return await self.alerts.refresh_devices(device_ids, annotation=annotation)
+
+    webhook_health: WebhookHealth | None = None
+
+    def webhook_warning(self) -> str | None:
+        """The current "webhooks look silent" warning, if any (`WebhookHealth`)."""
+        return self.webhook_health.warning if self.webhook_health is not None else None
 
     async def drain(self, grace: float = 10.0) -> None:
         """Wait up to `grace` seconds for remedies in flight (at shutdown)."""

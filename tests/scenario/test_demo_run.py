@@ -190,3 +190,22 @@ async def test_python_m_devtools_run_starts_the_demo_and_stops_cleanly(tmp_path:
             proc.kill()
             await proc.wait()
         stderr.close()
+
+
+async def test_the_demo_sends_seam_webhooks_and_the_stand_in_shows_them(tmp_path: Path) -> None:
+    from bot.seam.client import SeamClient
+    from devtools.demo_webhooks import WEBHOOK_CHANNEL
+
+    options = DemoOptions(ui_port=0, bot_port=0, scan_interval=0, data_dir=tmp_path)
+    async with Demo(options) as demo:
+        code_id = demo.seam.ids["codes"]["failed_to_set"]
+        async with SeamClient(demo.seam.api_key, demo.seam.url) as seam:
+            await seam.update_access_code(code_id, code="5821")
+
+        def shown() -> list[str]:
+            return [m.get("text", "") for m in demo.slack.messages(WEBHOOK_CHANNEL)]
+
+        await demo.slack.wait_for(lambda: len(shown()) >= 2, timeout=10)
+        assert any("access_code.set_on_device" in t and ": 200" in t for t in shown())
+        assert "5821" not in " ".join(shown())
+        assert await demo.services_events_seen() >= 2

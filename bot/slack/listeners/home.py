@@ -25,9 +25,21 @@ async def app_home_opened(
     if not isinstance(user, str) or not user:
         logger.warning("app_home_opened without a user id")
         return
-    settings = services_from(context).settings
+    services = services_from(context)
+    settings = services.settings
     try:
-        await client.views_publish(user_id=user, view=home_view(settings.alert_channel))
+        last = await services.store.last_event_at()
+    except Exception:
+        logger.exception("could not read the last Seam event time for the Home tab")
+        last = None
+    view = home_view(
+        settings.alert_channel,
+        webhooks_on=settings.seam_webhook_secret is not None,
+        last_event=last,
+        warning=services.webhook_warning(),
+    )
+    try:
+        await client.views_publish(user_id=user, view=view)
     except Exception:
         logger.exception("views.publish for the Home tab failed")
 
