@@ -21,10 +21,10 @@ from bot.app import build_alert_service, build_seam_client, build_slack_client
 from bot.domain.catalogue import default_catalogue
 from bot.domain.findings import seconds_to_start, time_to_start_text
 from bot.domain.observation import Observation
-from bot.seam.errors import SeamApiError
+from bot.seam.errors import SeamApiError, SeamInvalidInputError
 from bot.seam.models import AccessCode
 from bot.services.container import Services
-from bot.services.events import HANDLED_EVENT_TYPES
+from bot.services.events import HANDLED_EVENT_TYPES, NEWER_EVENT_TYPES
 from bot.services.observing import scan_workspace
 from bot.services.scanning import Scanner
 from bot.settings import Settings
@@ -187,9 +187,23 @@ async def register_webhook(settings: Settings, url: str, out: TextIO | None = No
         return 2
     if not parsed.path.endswith(SEAM_WEBHOOK_PATH):
         print(f"seam-code-doctor: note: the bot listens on {SEAM_WEBHOOK_PATH}", file=sys.stderr)
+    types = sorted(HANDLED_EVENT_TYPES)
     async with build_seam_client(settings) as seam:
         try:
-            webhook = await seam.create_webhook(url, sorted(HANDLED_EVENT_TYPES))
+            try:
+                webhook = await seam.create_webhook(url, types)
+            except SeamInvalidInputError as exc:
+                if exc.error_type != "invalid_event_types":
+                    raise
+                # An older Seam (or the bundled fake) lacks the newest types: a refused create
+                # made nothing, so asking again without them is safe.
+                types = [t for t in types if t not in NEWER_EVENT_TYPES]
+                print(
+                    "seam-code-doctor: note: this Seam does not offer "
+                    f"{', '.join(sorted(NEWER_EVENT_TYPES))}; subscribing to the rest",
+                    file=sys.stderr,
+                )
+                webhook = await seam.create_webhook(url, types)
         except SeamApiError as exc:
             print(f"seam-code-doctor: Seam refused the webhook: {exc}", file=sys.stderr)
             return 1

@@ -39,7 +39,13 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-__all__ = ["HANDLED_EVENT_TYPES", "EventService", "SeamEvent", "WebhookHealth"]
+__all__ = [
+    "HANDLED_EVENT_TYPES",
+    "NEWER_EVENT_TYPES",
+    "EventService",
+    "SeamEvent",
+    "WebhookHealth",
+]
 
 #: The Seam event types the bot acts on (and subscribes to with `webhook register`).
 HANDLED_EVENT_TYPES: frozenset[str] = frozenset(
@@ -70,6 +76,8 @@ HANDLED_EVENT_TYPES: frozenset[str] = frozenset(
     }
 )
 ACCESS_DENIED = "lock.access_denied"
+#: Types only newer Seam versions offer (the pinned fake refuses to subscribe to them).
+NEWER_EVENT_TYPES: frozenset[str] = frozenset({ACCESS_DENIED})
 _ID_LIMIT = 200
 
 

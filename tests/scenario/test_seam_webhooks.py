@@ -300,3 +300,36 @@ async def test_slack_event_redeliveries_do_nothing_twice_and_unknown_events_get_
     assert len(slack.calls_to("views.publish")) == 1
     other = await hooked.post(event_body({"type": "reaction_added", "user": "U1"}))
     assert other.status_code == 200
+
+
+async def test_webhook_register_list_and_status_commands(
+    tmp_path: Path, seam_fake: SeamFake
+) -> None:
+    import io
+
+    from bot.cli import list_webhooks, register_webhook, status
+    from bot.settings import load_settings
+
+    settings = load_settings(
+        slack_bot_token="xoxb-test",
+        slack_signing_secret="s",
+        seam_api_key=seam_fake.api_key,
+        seam_endpoint=seam_fake.url,
+        database_path=tmp_path / "s.sqlite3",
+        seam_webhook_secret=SECRET,
+    )
+    out = io.StringIO()
+    assert await register_webhook(settings, "http://example.test/seam/webhook", out) == 2
+    assert await register_webhook(settings, "https://bot.example.test/seam/webhook", out) == 0
+    text = out.getvalue()
+    assert "SEAM_WEBHOOK_SECRET=" in text and "access_code.failed_to_set_on_device" in text
+    created = [c for c in await seam_fake.calls("/webhooks/create") if c["status"] == 200]
+    assert created and "access_code.failed_to_set_on_device" in created[-1]["body"]["event_types"]
+    listed = io.StringIO()
+    assert await list_webhooks(settings, listed) == 0
+    assert "https://bot.example.test/seam/webhook" in listed.getvalue()
+    assert "secret" not in listed.getvalue().lower()
+    shown = io.StringIO()
+    assert await status(settings, shown) == 0
+    assert "Real-time alerts (Seam webhooks): on" in shown.getvalue()
+    assert "Last Seam event: none yet" in shown.getvalue()
