@@ -109,12 +109,17 @@ class RemedyRunner:
 
     # ------------------------------------------------------------------ claims
 
-    async def claim(self, claim_key: str, user_id: str, *, stale_after: float = 600.0) -> bool:
+    async def claim(
+        self, claim_key: str, user_id: str, *, stale_after: float = 600.0, note: str = ""
+    ) -> bool:
         """Take `claim_key` for `user_id`: True when taken, False when running or done.
 
         A `running` claim older than `stale_after` seconds (its process died) is taken over.
+        `note` says what is running (shown to a second person while it runs).
         """
-        return await self.store.claim_remedy(claim_key, user_id=user_id, stale_after=stale_after)
+        return await self.store.claim_remedy(
+            claim_key, user_id=user_id, stale_after=stale_after, note=note
+        )
 
     async def holder(self, claim_key: str) -> RemedyClaim | None:
         """Who holds `claim_key` now (to tell a second person), or None."""

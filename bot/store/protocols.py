@@ -63,7 +63,9 @@ class AuditLog(Protocol):
 class ClaimStore(Protocol):
     """Exactly-once claims on remedies (one claim key per remedy on one code)."""
 
-    async def claim_remedy(self, claim_key: str, *, user_id: str, stale_after: float = 600) -> bool:
+    async def claim_remedy(
+        self, claim_key: str, *, user_id: str, stale_after: float = 600, note: str = ""
+    ) -> bool:
         """Claim the right to run one remedy exactly once.
 
         Returns True if this caller now owns `claim_key` (nobody had it, or a `running` claim is

@@ -217,20 +217,31 @@ class Store:
 
     # ---------------------------------------------------------- remedy claims
 
-    async def claim_remedy(self, claim_key: str, *, user_id: str, stale_after: float = 600) -> bool:
+    async def claim_remedy(
+        self, claim_key: str, *, user_id: str, stale_after: float = 600, note: str = ""
+    ) -> bool:
         """Claim the right to run one remedy exactly once.
 
         Returns True if this caller now owns `claim_key` (nobody had it, or a `running` claim is
         older than `stale_after` seconds, i.e. its process died); False if it is running or done.
+        `note` (what is running, e.g. "Update PIN") is kept as the claim's outcome until it is
+        finished, so a second person can be told.
         """
         now = utcnow()
         async with self._write_lock:
             cursor = await self._db.execute(
-                "INSERT INTO remedy_claims (claim_key, user_id, state, claimed_at)"
-                " VALUES (?, ?, 'running', ?) ON CONFLICT(claim_key) DO UPDATE SET"
-                " user_id = excluded.user_id, claimed_at = excluded.claimed_at"
+                "INSERT INTO remedy_claims (claim_key, user_id, state, outcome, claimed_at)"
+                " VALUES (?, ?, 'running', ?, ?) ON CONFLICT(claim_key) DO UPDATE SET"
+                " user_id = excluded.user_id, claimed_at = excluded.claimed_at,"
+                " outcome = excluded.outcome"
                 " WHERE remedy_claims.state = 'running' AND remedy_claims.claimed_at < ?",
-                (claim_key, user_id, _iso(now), _iso(now - timedelta(seconds=stale_after))),
+                (
+                    claim_key,
+                    user_id,
+                    note[:200] or None,
+                    _iso(now),
+                    _iso(now - timedelta(seconds=stale_after)),
+                ),
             )
             await self._db.commit()
             return cursor.rowcount == 1

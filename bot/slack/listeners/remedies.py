@@ -166,6 +166,43 @@ async def _claim_or_explain(
     return False
 
 
+def code_lock_key(access_code_id: str) -> str:
+    """The store key that lets one change at a time reach a code, whatever the remedy."""
+    return f"code_lock:{access_code_id}"
+
+
+async def _lock_or_explain(
+    ack: AsyncAck,
+    services: Services,
+    ctx: RemedyContext,
+    remedy: Remedy,
+    lock: str,
+    claim: str,
+    user_id: str,
+) -> bool:
+    """One mutation per code at a time (across remedies, people and processes: the lock lives
+    in the store). True when taken; otherwise the submission's claim is released and the
+    person is told who is changing the code with what."""
+    if await services.remedies.claim(
+        lock, user_id, stale_after=remedy.exclusive_seconds, note=remedy.label
+    ):
+        return True
+    await services.remedies.release(claim)
+    holder = await services.remedies.holder(lock)
+    who = f"<@{escape_mrkdwn(holder.user_id, 40)}>" if holder else "Someone"
+    what = f" (*{escape_mrkdwn(holder.outcome, 60)}*)" if holder and holder.outcome else ""
+    await ack(
+        response_action="update",
+        view=message_modal(
+            ctx,
+            remedy.title,
+            f":information_source: {who} is changing this code right now{what}. Nothing was "
+            "sent to Seam; re-check the code when they are done, then try again if needed.",
+        ),
+    )
+    return False
+
+
 async def _report(
     services: Services,
     client: AsyncWebClient,
@@ -248,20 +285,10 @@ async def on_pin_entry(
         await ack(response_action="errors", errors={ids.BLOCK_PIN: problem})
         return
     key = f"{remedy.key}:{ctx.code}:{view.get('id') or ''}"
-    busy = f"{remedy.key}_running:{ctx.code}"
+    busy = code_lock_key(ctx.code)
     if not await _claim_or_explain(ack, services, ctx, remedy, key, user_id):
         return
-    if not await services.remedies.claim(busy, user_id, stale_after=remedy.exclusive_seconds):
-        await services.remedies.release(key)
-        await ack(
-            response_action="update",
-            view=message_modal(
-                ctx,
-                remedy.title,
-                ":information_source: Someone is changing this code's PIN "
-                "right now. Nothing was sent; re-check the code, then try again if needed.",
-            ),
-        )
+    if not await _lock_or_explain(ack, services, ctx, remedy, busy, key, user_id):
         return
     await ack()
     await _run(services, client, ctx, remedy, request, user_id, key, busy)
@@ -351,7 +378,10 @@ async def on_confirm(
     services = services_from(context)
     user_id = user_id_of(body)
     key = f"{remedy.key}:{ctx.target}"
+    busy = code_lock_key(ctx.target)
     if not await _claim_or_explain(ack, services, ctx, remedy, key, user_id):
+        return
+    if not await _lock_or_explain(ack, services, ctx, remedy, busy, key, user_id):
         return
     await ack()
     try:
@@ -363,6 +393,8 @@ async def on_confirm(
     except BaseException:
         await services.remedies.release(key)
         raise
+    finally:
+        await services.remedies.release(busy)
 
 
 async def _is_registered_remedy(body: dict[str, Any]) -> bool:
