@@ -230,6 +230,11 @@ async def build_web_app(
         elif settings.alert_channel:
             services.alerts = build_alert_service(services, bolt.client)
         events.alerts = services.alerts
+        if not settings.remedy_allowed_users:
+            logger.warning(
+                "REMEDY_ALLOWED_USERS is empty: nobody may run remedies, reveal PINs, snooze or "
+                "acknowledge (read-only buttons still work); list Slack user IDs, or * for everyone"
+            )
         if secret is None:
             logger.info(
                 "SEAM_WEBHOOK_SECRET is not set: real-time alerts are off (scans only); "

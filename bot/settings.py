@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+#: `REMEDY_ALLOWED_USERS=*`: everyone may run remedies (the demo sets it).
+EVERYONE = "*"
 #: A Slack user id (`U…` or `W…`), as in `REMEDY_ALLOWED_USERS` and mentions.
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -113,6 +115,8 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
         users = frozenset(value)
+        if EVERYONE in users:
+            return frozenset({EVERYONE})
         bad = sorted(u for u in users if not SLACK_USER_ID.match(u))
         if bad:
             raise ValueError(f"not Slack user IDs (like U0123ABCD): {', '.join(bad)}")
@@ -127,8 +131,13 @@ class Settings(BaseSettings):
         return level
 
     def may_run_remedies(self, user_id: str) -> bool:
-        """Whether a Slack user may run remedies or reveal PINs (empty allow-list = everyone)."""
-        return not self.remedy_allowed_users or user_id in self.remedy_allowed_users
+        """Whether a Slack user may run remedies, reveal PINs, snooze or acknowledge.
+
+        Fails closed: an empty `REMEDY_ALLOWED_USERS` means nobody; `*` means everyone.
+        """
+        if EVERYONE in self.remedy_allowed_users:
+            return True
+        return bool(user_id) and user_id in self.remedy_allowed_users
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -171,3 +180,6 @@ def configure_logging(level: str) -> None:
     for name in ("bot", "handlers", "devtools"):
         logging.getLogger(name).setLevel(numeric)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name in ("slack_sdk", "slack_bolt", "aiohttp", "svix"):
+        if logging.getLogger(name).getEffectiveLevel() < logging.INFO:
+            logging.getLogger(name).setLevel(logging.INFO)

@@ -209,7 +209,7 @@ class Demo:
                 "alert_channel": opts.alert_channel,
                 "scan_interval_seconds": opts.scan_interval,
                 "database_path": self._data_dir / "bot.sqlite3",
-                "remedy_allowed_users": frozenset(),
+                "remedy_allowed_users": "*",  # the demo: everyone may try the remedies
                 "seam_webhook_secret": self.webhook_secret,
                 # Informational for Bolt only; the real port is chosen when binding below.
                 "port": opts.bot_port if 0 < opts.bot_port < 65536 else 3000,

@@ -170,7 +170,7 @@ async def serve_bot(
         slack_api_url=slack.api_url,
         database_path=tmp_path / "bot.sqlite3",
         scan_interval_seconds=0,
-        **overrides,
+        **{"remedy_allowed_users": "*", **overrides},
     )
     webapp = await build_web_app(settings)
     runner = web.AppRunner(webapp, access_log=None)
@@ -192,6 +192,6 @@ async def serve_bot(
 
 @pytest.fixture
 async def bot(tmp_path: Path, seam_fake: SeamFake, slack: FakeSlack) -> AsyncIterator[Bot]:
-    """The bot served on loopback with default settings (everyone may run remedies)."""
+    """The bot served on loopback (REMEDY_ALLOWED_USERS=*: everyone may run remedies)."""
     async for served in serve_bot(tmp_path, seam_fake, slack):
         yield served

@@ -108,7 +108,8 @@ class DeleteAndRecreate(BaseRemedy):
             device=device,
             target=code,
             text="This deletes the code and creates it again with the same name, PIN and "
-            "schedule, so Seam manages it as set. The PIN stops working for a moment in between.",
+            "schedule, so Seam is back in charge of it. The PIN stops working for a moment in "
+            "between.",
             submit="Delete & recreate",
         )
 

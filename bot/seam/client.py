@@ -374,7 +374,10 @@ class SeamClient:
                         request_id=payload.get("_request_id"),
                         path=path,
                     ) from None
-            pagination = Pagination.model_validate(payload.get("pagination") or {})
+            try:
+                pagination = Pagination.model_validate(payload.get("pagination") or {})
+            except ValidationError:
+                raise self._incomplete(path, payload, "its pagination could not be read") from None
             cursor = pagination.next_page_cursor
             if not pagination.has_next_page:
                 return items

@@ -154,7 +154,7 @@ def replies_on_errors(*, replace_original: bool | None = False) -> Callable[[F],
             try:
                 await listener(**kwargs)
             except SeamApiError as exc:
-                code_id = _subject(kwargs.get("body"))
+                code_id = _subject(kwargs.get("body") or kwargs.get("command"))
                 logger.warning("%s for %s: %s", listener.__name__, code_id, exc)
                 await send(respond, seam_failure_message(exc, code_id), **extra)
             except Exception:

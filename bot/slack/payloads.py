@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+#: Slack's limit of a view's `private_metadata` (characters; Slack's reference "View objects").
+MAX_METADATA = 3000
 #: Longest access_code_id accepted from a user (Seam ids are 36-character UUIDs).
 MAX_ID_LENGTH = 64
 
@@ -25,7 +27,7 @@ _UUID_RE = re.compile(
 #: A user mention or channel link: never an access code id.
 _MENTION_RE = re.compile(r"^<[@#]")
 #: Words, keeping Slack's `<…>` groups (a link label may hold spaces) whole.
-_TOKEN_RE = re.compile(r"<[^>]*>|[^\s<]+")
+_TOKEN_RE = re.compile(r"<[^<>]*>|[^\s<]+|<")
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ def parse_command_text(raw: str | None) -> CommandInput:
     if not text or text.lower() in _HELP_WORDS:
         return CommandInput("help")
     parts = _TOKEN_RE.findall(text)
+    if not parts:
+        return CommandInput("help")
     if any(_MENTION_RE.match(part) for part in parts):
         return CommandInput("help")
     if len(parts) > 1:
@@ -241,17 +245,21 @@ class RemedyContext:
     @classmethod
     def loads(cls, raw: str | None) -> RemedyContext | None:
         """Parse `private_metadata`; None when it is missing or malformed."""
+        if not raw or len(raw) > MAX_METADATA:
+            return None
         try:
-            data = json.loads(raw or "")
+            data = json.loads(raw)
             if not isinstance(data, dict):
                 return None
             fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
             ctx = cls(**fields)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             return None
         texts = (ctx.action, ctx.code, ctx.target, ctx.channel, ctx.ts, ctx.response_url)
         if not all(isinstance(t, str) and len(t) <= 1000 for t in texts):
             return None
         if not ctx.code or not isinstance(ctx.ephemeral, bool):
+            return None
+        if len(ctx.dumps()) > MAX_METADATA:
             return None
         return ctx

@@ -22,6 +22,7 @@ from bot.domain.findings import Finding
 from bot.store.records import (
     AlertIntent,
     AlertRecord,
+    AlertState,
     AuditEntry,
     DigestRecord,
     FingerprintRecord,
@@ -221,8 +222,11 @@ class AlertStore(Protocol):
         """Record the last thing someone did on an alert from Slack (None clears it)."""
         ...
 
-    async def reopen_state(self, alert_key: str, user_id: str) -> bool:
-        """Undo a snooze or an acknowledgement. False if it was neither."""
+    async def reopen_state(
+        self, alert_key: str, user_id: str, *, expected: AlertState | None = None
+    ) -> bool:
+        """Undo a snooze or an acknowledgement (only `expected`, when given). False if
+        nothing was undone."""
         ...
 
     # ----------------------------------------------------------------- digests

@@ -39,6 +39,7 @@ from bot.store.records import (
     SUBJECTS,
     AlertIntent,
     AlertRecord,
+    AlertState,
     AuditEntry,
     DigestRecord,
     FingerprintRecord,
@@ -550,7 +551,7 @@ class Store:
         """
         cursor = await self._write(
             "UPDATE alerts SET state = 'acknowledged', snoozed_until = NULL, state_by = ?,"
-            " state_at = ? WHERE alert_key = ? AND state != 'resolved'",
+            " state_at = ? WHERE alert_key = ? AND state NOT IN ('resolved', 'acknowledged')",
             (user_id, _iso(utcnow()), alert_key),
         )
         return cursor.rowcount == 1
@@ -613,15 +614,20 @@ class Store:
             (activity.dumps() if activity else None, alert_key),
         )
 
-    async def reopen_state(self, alert_key: str, user_id: str) -> bool:
+    async def reopen_state(
+        self, alert_key: str, user_id: str, *, expected: AlertState | None = None
+    ) -> bool:
         """Undo a snooze or an acknowledgement: the alert is open again (reminders resume).
 
-        Returns False if it is not snoozed or acknowledged.
+        With `expected` ("snoozed" / "acknowledged") only that state is undone, so a stale
+        Unsnooze never undoes someone's acknowledgement. Returns False if nothing was undone.
         """
+        states = (expected,) if expected else ("snoozed", "acknowledged")
+        marks = ", ".join("?" for _ in states)
         cursor = await self._write(
             "UPDATE alerts SET state = 'open', snoozed_until = NULL, state_by = ?, state_at = ?"
-            " WHERE alert_key = ? AND state IN ('snoozed', 'acknowledged')",
-            (user_id, _iso(utcnow()), alert_key),
+            f" WHERE alert_key = ? AND state IN ({marks})",
+            (user_id, _iso(utcnow()), alert_key, *states),
         )
         return cursor.rowcount == 1
 

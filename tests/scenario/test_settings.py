@@ -38,7 +38,7 @@ def test_defaults_when_required_are_set(monkeypatch: pytest.MonkeyPatch) -> None
     assert str(s.seam_endpoint).rstrip("/") == "https://connect.getseam.com"
     assert s.database_path == Path("./seam-bot.sqlite3")
     assert s.remedy_allowed_users == frozenset()
-    assert s.may_run_remedies("U999")
+    assert not s.may_run_remedies("U999")  # fails closed: nobody until listed
     assert s.port == 3000
 
 
@@ -104,3 +104,13 @@ def test_cli_exits_nonzero_with_one_line(tmp_path: Path) -> None:
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr
     assert "SLACK_BOT_TOKEN is required" in lines[0]
+
+
+def test_a_star_lets_everyone_run_remedies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in REQUIRED.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("REMEDY_ALLOWED_USERS", "*")
+    s = load_settings()
+    assert s.may_run_remedies("U999") and s.may_run_remedies("W1")
+    monkeypatch.setenv("REMEDY_ALLOWED_USERS", "")
+    assert not load_settings().may_run_remedies("U111")

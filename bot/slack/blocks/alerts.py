@@ -490,10 +490,14 @@ def activity_line(activity: AlertActivity | None) -> str | None:
         return None
     verb = escape_mrkdwn(activity.verb, 60)
     outcome = f": {escape_mrkdwn(activity.outcome, 200)}" if activity.outcome else ""
-    return (
-        f":arrows_counterclockwise: {verb} {slack_date(activity.at)} by "
-        f"{_mention(activity.by)}{outcome}"
-    )
+    emoji = {
+        "done": ":white_check_mark:",
+        "failed": ":x:",
+        "still working on it": ":hourglass:",
+    }.get(activity.outcome, ":arrows_counterclockwise:")
+    if activity.verb != "Re-checked" and activity.outcome not in ("done", "failed"):
+        emoji = ":hourglass:" if "working" in activity.outcome else ":grey_question:"
+    return f"{emoji} {verb} {slack_date(activity.at)} by {_mention(activity.by)}{outcome}"
 
 
 def resolved_reply(

@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.alert_plan import AlertState
 from bot.domain.text import slack_date
 from bot.seam.errors import SeamApiError
 from bot.services.container import Services
@@ -87,9 +88,16 @@ async def _announce(
     outcome: str,
     announcement: str,
 ) -> None:
+    """Audit, reply in the thread of the alert that changed (its own message, from the store,
+    never the clicked message's ids), and refresh it."""
     await services.store.record_audit(
         user_id=user_id, action=action, outcome=outcome, detail=alert_key
     )
+    record = await services.store.alert(alert_key)
+    if record is not None and record.channel and record.ts:
+        channel, ts = record.channel, record.ts
+    else:
+        channel = ts = ""  # not posted on its own (pending or in a digest): nothing to thread
     await _thread_reply(client, channel, ts, announcement)
     await _refresh(services, alert_key)
 
@@ -209,7 +217,8 @@ async def reopen(
     services = services_from(context)
     key = _alert_key(press.value)
     undo = "unsnooze" if press.action_id == ids.ACTION_ALERT_UNSNOOZE else "unacknowledge"
-    if key is None or not await services.store.reopen_state(key, press.user_id):
+    expected: AlertState = "snoozed" if undo == "unsnooze" else "acknowledged"
+    if key is None or not await services.store.reopen_state(key, press.user_id, expected=expected):
         await send(
             respond,
             notice_message(f"Nothing to {undo}", "This alert is open, resolved or unknown."),
@@ -275,9 +284,12 @@ async def on_snooze_until(
         return
     raw = view_selected_time(view, ids.BLOCK_SNOOZE_UNTIL, ids.ACTION_SNOOZE_UNTIL)
     now = datetime.now(UTC)
-    until = datetime.fromtimestamp(raw, UTC) if raw is not None else None
+    far = now.timestamp() + 10 * MAX_SNOOZE_SECONDS
+    until = datetime.fromtimestamp(raw, UTC) if raw is not None and 0 < raw < far else None
     problem = None
-    if until is None:
+    if raw is not None and until is None:
+        problem = "Pick a time within the next 30 days."
+    elif until is None:
         problem = "Pick a date and a time."
     elif until <= now + timedelta(minutes=1):
         problem = "Pick a time in the future."

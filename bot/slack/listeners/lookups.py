@@ -80,15 +80,22 @@ async def recheck(
         await send(respond, stale_button_message(), replace_original=False)
         return
     who = f"<@{escape_mrkdwn(press.user_id, 40)}>"
-    original = await show_working(
-        client, body, press.channel, press.ts, f":hourglass_flowing_sand: Re-checking… — {who}"
-    )
+    alert = await services.alerts.alert_for(code_id, None, press.ts)
+    device_id = alert.device_id if alert else None
+    code: AccessCode | None
+    device: Device | None
+    original = None
     redrawn = False
+
+    async def working() -> dict[str, Any] | None:
+        # Only the alert's own message is edited, and only once it is known to be ours.
+        if alert is None or alert.channel != press.channel or alert.ts != press.ts:
+            return None
+        text = f":hourglass_flowing_sand: Re-checking… — {who}"
+        return await show_working(client, body, press.channel, press.ts, text)
+
     try:
-        alert = await services.alerts.alert_for(code_id, None, press.ts)
-        device_id = alert.device_id if alert else None
-        code: AccessCode | None
-        device: Device | None
+        original = await working()
         try:
             code, device = await fetch_code_and_device(services.seam, code_id)
         except SeamNotFoundError:
@@ -98,6 +105,8 @@ async def recheck(
         if code is not None:
             device_id = code.device_id
             alert = alert or await services.alerts.alert_for(code_id, device_id, press.ts)
+        if original is None:
+            original = await working()
         annotation = (
             Annotation(alert_key=alert.alert_key, verb="Re-checked", by=press.user_id)
             if alert is not None
@@ -110,6 +119,9 @@ async def recheck(
             fresh = access_code_message(code, device, catalogue=services.catalogue)
             await send(respond, fresh, replace_original=False)
     finally:
+        if alert is not None and not redrawn:
+            # Whatever Slack shows now, the next scan redraws it (never stuck on "working").
+            await services.store.set_alert_rendered(alert.alert_key, "stale")
         if original is not None and not redrawn:
             await restore(
                 client,
@@ -148,10 +160,18 @@ async def check_device(
             )
             or "none"
         )
+        if device.online is False:
+            advice = (
+                "Check the lock's batteries and its Wi-Fi or hub, and reconnect the account in "
+                "Seam Console if Seam reports it disconnected."
+            )
+        elif device.online is None:
+            advice = "Seam does not say whether it is online; check it in the lock maker's app."
+        else:
+            advice = "It is reachable: Seam can send changes to it now."
         text = (
             f"*{escape_mrkdwn(device.name, 150)}* is {state}. Device problems: {problems}.\n"
-            "If it is offline: check the lock's batteries and its Wi-Fi or hub, and reconnect the "
-            "account in Seam Console if Seam reports it disconnected."
+            + advice
         )
     await send(
         respond, notice_message("Device check", text, emoji=":satellite:"), replace_original=False

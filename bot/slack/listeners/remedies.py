@@ -50,7 +50,14 @@ from bot.slack.middleware import (
     requires_permission,
     services_from,
 )
-from bot.slack.payloads import RemedyContext, read_press, user_id_of, view_value
+from bot.slack.payloads import (
+    MAX_ID_LENGTH,
+    RemedyContext,
+    parse_command_text,
+    read_press,
+    user_id_of,
+    view_value,
+)
 from bot.slack.respond import report_outcome, send, tell_requester
 
 logger = logging.getLogger(__name__)
@@ -335,6 +342,11 @@ async def on_choose(
     picked = view_value(view, ids.BLOCK_PICK, ids.ACTION_PICK)
     if not picked:
         await ack(response_action="errors", errors={ids.BLOCK_PICK: "Pick a code to delete."})
+        return
+    parsed = parse_command_text(picked)
+    if parsed.kind != "id" or len(picked) > MAX_ID_LENGTH:
+        logger.warning("free-slot pick with an unusable value")
+        await _bad_metadata(ack)
         return
     services = services_from(context)
     confirm_ctx = RemedyContext(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.slack.payloads import parse_command_text
 
@@ -41,3 +43,10 @@ def test_two_ids_or_none_among_several_words_is_refused(text: str) -> None:
 
 def test_a_non_uuid_id_keeps_its_case() -> None:
     assert parse_command_text("Access_Code1").value == "Access_Code1"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from("<>|@#!&;: \u00a0*`'\"abcAB01-_"), max_size=40))
+def test_any_text_gets_an_answer_never_an_exception(text: str) -> None:
+    parsed = parse_command_text(text)
+    assert parsed.kind in ("help", "id", "invalid")
