@@ -18,8 +18,9 @@ pull_backup_access_code) and "Unmanaged access codes" (convert_to_managed, delet
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -253,6 +254,50 @@ class Remedy(Protocol):
         `Outcome` ("error" when nothing changed, "unknown" when the answer was lost)."""
         ...
 
+    async def verify(self, seam: SeamClient, request: Request, outcome: Outcome) -> Outcome:
+        """Read the code back after Seam accepted (or the answer was lost): "success" only when
+        the lock shows the expected state; "pending" while it does not yet; "error" with what
+        Seam shows when it failed. Never raises."""
+        ...
+
+
+#: Seconds a verification keeps reading the code back before reporting "still working on it".
+VERIFY_WINDOW = 5.0
+#: Seconds between two read-backs.
+VERIFY_POLL = 1.0
+
+
+async def read_back(
+    seam: SeamClient,
+    access_code_id: str,
+    check: Callable[[AccessCode | None], Outcome | None],
+    *,
+    window: float = VERIFY_WINDOW,
+    poll: float = VERIFY_POLL,
+) -> Outcome | None:
+    """Read the code until `check(code)` (None when the code is gone) gives an outcome, or the
+    window closes (then None). A read that fails is retried; it never counts as confirmation."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + window
+    while True:
+        try:
+            code: AccessCode | None = await seam.get_access_code(access_code_id)
+        except SeamNotFoundError:
+            code = None
+        except SeamApiError as exc:
+            logger.info("reading %s back failed: %s", access_code_id, exc)
+            code = _UNREAD
+        if code is not _UNREAD:
+            decided = check(code)
+            if decided is not None:
+                return decided
+        if loop.time() + poll > deadline:
+            return None
+        await asyncio.sleep(poll)
+
+
+_UNREAD = AccessCode.model_construct(access_code_id="", device_id="")
+
 
 class BaseRemedy:
     """Defaults for `Remedy`: offered when the catalogue advises it, accepts every target and
@@ -288,3 +333,7 @@ class BaseRemedy:
     def review(self, target: AccessCode | None) -> tuple[str, str]:
         """A plain confirmation of the picked target."""
         return f"{self.label}?", "Confirm"
+
+    async def verify(self, seam: SeamClient, request: Request, outcome: Outcome) -> Outcome:
+        """No read-back by default (the outcome stands)."""
+        return outcome

@@ -9,9 +9,18 @@ issues") says to bring it under management or remove it. Endpoints: Seam API ref
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.domain.text import escape_mrkdwn
-from bot.remedies.base import BaseRemedy, Outcome, Proposal, Request, follow_attempt, refusal
+from bot.remedies.base import (
+    BaseRemedy,
+    Outcome,
+    Proposal,
+    Request,
+    follow_attempt,
+    read_back,
+    refusal,
+)
 from bot.seam.client import SeamClient
 from bot.seam.errors import SeamApiError
 from bot.seam.models import AccessCode, Device
@@ -55,6 +64,27 @@ async def delete_unmanaged(seam: SeamClient, unmanaged: AccessCode) -> Outcome:
         return refusal(exc, what)
     return await follow_attempt(
         seam, attempt, "The unmanaged code was removed from the lock.", what
+    )
+
+
+async def verify_gone(seam: SeamClient, access_code_id: str, outcome: Outcome) -> Outcome:
+    """A delete is verified when Seam no longer has the code; "pending" while it still does."""
+    if outcome.status == "error":  # Seam (or the lock) said no: that stands
+        return outcome
+
+    def check(code: AccessCode | None) -> Outcome | None:
+        if code is None:
+            return replace(outcome, status="success", summary="Verified: the code is gone.")
+        return None
+
+    settled = await read_back(seam, access_code_id, check)
+    if settled is not None:
+        return settled
+    return replace(
+        outcome,
+        status="pending",
+        summary="Seam accepted the delete; the code is still listed while the lock removes it "
+        "(watching).",
     )
 
 
@@ -111,6 +141,30 @@ class ConvertDuplicate(_Duplicate):
         """`unmanaged/convert_to_managed` once."""
         return await convert_unmanaged(seam, request.target)
 
+    async def verify(self, seam: SeamClient, request: Request, outcome: Outcome) -> Outcome:
+        """Converted means Seam now lists the code as managed (a 200 alone is not enough)."""
+        if outcome.status == "error":  # Seam (or the lock) said no: that stands
+            return outcome
+
+        def check(code: AccessCode | None) -> Outcome | None:
+            if code is not None and code.is_managed:
+                return replace(
+                    outcome,
+                    status="success",
+                    summary="Verified: Seam now manages the former duplicate.",
+                )
+            return None
+
+        settled = await read_back(seam, request.target.access_code_id, check)
+        if settled is not None:
+            return settled
+        return replace(
+            outcome,
+            status="unknown",
+            summary="Seam accepted the conversion, but the code still shows as unmanaged; "
+            "re-check before trying again.",
+        )
+
 
 class DeleteDuplicate(_Duplicate):
     """Delete the unmanaged duplicate from the lock."""
@@ -125,6 +179,10 @@ class DeleteDuplicate(_Duplicate):
     async def run(self, seam: SeamClient, request: Request) -> Outcome:
         """`unmanaged/delete` once, following the action attempt."""
         return await delete_unmanaged(seam, request.target)
+
+    async def verify(self, seam: SeamClient, request: Request, outcome: Outcome) -> Outcome:
+        """Deleted means Seam no longer has the code."""
+        return await verify_gone(seam, request.target.access_code_id, outcome)
 
 
 CONVERT = ConvertDuplicate()

@@ -18,7 +18,7 @@ from bot.remedies.base import (
     follow_attempt,
     refusal,
 )
-from bot.remedies.duplicate import delete_unmanaged
+from bot.remedies.duplicate import delete_unmanaged, verify_gone
 from bot.seam.client import SeamClient
 from bot.seam.errors import SeamApiError
 from bot.seam.models import AccessCode, Device
@@ -88,6 +88,10 @@ class FreeSlot(BaseRemedy):
     async def run(self, seam: SeamClient, request: Request) -> Outcome:
         """Delete the picked code once."""
         return await delete_code(seam, request.target)
+
+    async def verify(self, seam: SeamClient, request: Request, outcome: Outcome) -> Outcome:
+        """The slot is free when Seam no longer has the picked code."""
+        return await verify_gone(seam, request.target.access_code_id, outcome)
 
 
 REMEDY = FreeSlot()

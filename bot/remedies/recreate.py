@@ -7,10 +7,19 @@ Seam recommends this for `access_code.modified_external_to_seam` (Seam's trouble
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC
 from typing import Any
 
-from bot.remedies.base import BaseRemedy, Outcome, Proposal, Request, follow_attempt, refusal
+from bot.remedies.base import (
+    BaseRemedy,
+    Outcome,
+    Proposal,
+    Request,
+    follow_attempt,
+    read_back,
+    refusal,
+)
 from bot.remedies.free_slot import delete_code
 from bot.seam.client import SeamClient
 from bot.seam.errors import SeamApiError, SeamNotFoundError
@@ -116,6 +125,25 @@ class DeleteAndRecreate(BaseRemedy):
     async def run(self, seam: SeamClient, request: Request) -> Outcome:
         """Delete, then create with the same settings (refused first on a PIN clash)."""
         return await delete_and_recreate(seam, request.target, request.others)
+
+    async def verify(self, seam: SeamClient, request: Request, outcome: Outcome) -> Outcome:
+        """Re-created means Seam has the new code."""
+        new_id = (outcome.detail or {}).get("new_access_code_id")
+        if not new_id or outcome.status == "error":
+            return outcome
+
+        def check(code: AccessCode | None) -> Outcome | None:
+            if code is not None:
+                return replace(outcome, status="success")
+            return replace(
+                outcome,
+                status="error",
+                summary=f"Seam does not list the re-created code {new_id}. Create it again in "
+                "Seam Console.",
+            )
+
+        settled = await read_back(seam, str(new_id), check)
+        return settled or outcome
 
 
 REMEDY = DeleteAndRecreate()

@@ -8,6 +8,7 @@ constraints" on the device).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC
 from typing import Any
 
@@ -19,6 +20,7 @@ from bot.remedies.base import (
     ProposalForm,
     Request,
     follow_attempt,
+    read_back,
     refusal,
 )
 from bot.seam.client import SeamClient
@@ -93,6 +95,37 @@ class UpdatePin(BaseRemedy):
     async def run(self, seam: SeamClient, request: Request) -> Outcome:
         """Send the new PIN once and follow the action attempt."""
         return await update_pin(seam, request.target, request.value)
+
+    async def verify(self, seam: SeamClient, request: Request, outcome: Outcome) -> Outcome:
+        """The new PIN is on the lock: Seam shows it, `set`, with no failure error."""
+        if outcome.status == "error":  # Seam (or the lock) said no: that stands
+            return outcome
+
+        def check(code: AccessCode | None) -> Outcome | None:
+            if code is None:
+                return replace(outcome, status="error", summary="The code is gone from Seam.")
+            failed = [i.code for i in code.errors if i.code.startswith("failed_to_set")]
+            if failed and code.code == request.value:
+                return replace(
+                    outcome,
+                    status="error",
+                    summary=f"Seam accepted the new PIN, but the lock reports {failed[0]}.",
+                )
+            if code.code == request.value and code.status in ("set", None) and not failed:
+                return replace(
+                    outcome, status="success", summary="Verified: the new PIN is on the lock."
+                )
+            return None
+
+        settled = await read_back(seam, request.target.access_code_id, check)
+        if settled is not None:
+            return settled
+        return replace(
+            outcome,
+            status="pending",
+            summary="Seam accepted the new PIN; the lock has not confirmed it yet "
+            "(still working on it; watching).",
+        )
 
 
 REMEDY = UpdatePin()

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.remedies.base import Outcome, Proposal, Remedy, Request, refusal
 from bot.remedies.registry import REMEDIES
@@ -181,8 +181,19 @@ class RemedyRunner:
     async def run(
         self, remedy: Remedy, request: Request, *, user_id: str, claim_key: str
     ) -> RunResult:
-        """Run a loaded, checked remedy once; audit and settle its claim."""
+        """Run a loaded, checked remedy once, read the result back; audit and settle its claim."""
         outcome = await remedy.run(self.seam, request)
+        if outcome.status != "error" or outcome.changed:
+            try:
+                outcome = await remedy.verify(self.seam, request, outcome)
+            except Exception:
+                logger.exception("verifying %s failed; reporting it as unconfirmed", remedy.key)
+                outcome = replace(
+                    outcome,
+                    status="unknown",
+                    summary=f"{outcome.summary} The result could not be read back yet; "
+                    "re-check before trying again.",
+                )
         return await self._settle(remedy, request, user_id, claim_key, outcome)
 
     async def _settle(

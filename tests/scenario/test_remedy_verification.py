@@ -1,0 +1,48 @@
+"""Outcomes verified on the lock: a remedy is "done" only when Seam shows the change.
+
+The served bot, the official Seam fake behind the shim (which can answer 200 without doing
+anything, as a lying server would), the Slack fake, real SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import Bot, reply_text
+from tests.scenario.test_remedies import open_modal, wait_audit
+
+
+async def test_convert_answered_200_while_the_code_stays_unmanaged_is_not_success(
+    bot: Bot,
+) -> None:
+    code_id = bot.seam.ids["codes"]["duplicate"]
+    view, key = await open_modal(bot, "convert_unmanaged", code_id)
+    # Seam says ok, and changes nothing.
+    await bot.seam.fail(
+        200, paths=["/access_codes/unmanaged/convert_to_managed"], body=json.dumps({"ok": True})
+    )
+    await bot.submit(view, {})
+    entries = await wait_audit(bot)
+    assert entries[0].action == "convert_unmanaged" and entries[0].outcome == "unknown"
+    text = reply_text(await bot.reply(key, wait=15))
+    assert "now managed" not in text and "still shows as unmanaged" in text
+
+
+async def test_convert_that_seam_really_did_is_verified(bot: Bot) -> None:
+    code_id = bot.seam.ids["codes"]["duplicate"]
+    view, _ = await open_modal(bot, "convert_unmanaged", code_id)
+    await bot.submit(view, {})
+    entries = await wait_audit(bot)
+    assert entries[0].outcome == "success" and "Verified" in entries[0].detail
+
+
+async def test_an_update_the_lock_never_shows_is_still_working_not_done(bot: Bot) -> None:
+    code_id = bot.seam.ids["codes"]["failed_to_set"]
+    view, key = await open_modal(bot, "update_pin", code_id)
+    # Seam accepts the PIN (no action attempt to follow), but the lock never shows it.
+    await bot.seam.fail(200, paths=["/access_codes/update"], body=json.dumps({"ok": True}))
+    await bot.submit(view, {"new_pin": {"pin_value": "5821"}})
+    entries = await wait_audit(bot)
+    assert entries[0].outcome == "pending"
+    text = reply_text(await bot.reply(key, wait=15))
+    assert "has not confirmed" in text and "5821" not in text
