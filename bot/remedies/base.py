@@ -43,6 +43,9 @@ ACTION_ATTEMPT_WAIT = 20.0
 
 #: What a remedy achieved (see `Outcome`).
 OutcomeStatus = Literal["success", "error", "pending", "unknown"]
+#: What Seam shows once a remedy's change is on the lock: its code set, gone, or managed
+#: ("": nothing to watch for).
+SettlesWhen = Literal["set", "gone", "managed", ""]
 #: The modal a remedy's proposal is shown in: a yes/no confirmation, a PIN entry, a choice of
 #: one code (then a confirmation), or a message saying why it cannot be done now.
 ProposalForm = Literal["confirm", "pin", "choose", "unavailable"]
@@ -208,8 +211,10 @@ class Remedy(Protocol):
         label: how outcomes name it ("@who ran *Delete and recreate*: ...").
         form: the first modal: "confirm", "pin" or "choose" (a remedy may still answer
             `prepare` with an "unavailable" proposal).
-        exclusive_seconds: for "pin" forms, how long one person's change holds the code
-            against a second concurrent form (seconds).
+        exclusive_seconds: how long one person's change holds the code against a second
+            concurrent one (seconds; a crashed holder's lock expires after this).
+        settles_when: what Seam shows once the change is on the lock, so a change Seam
+            accepted but has not confirmed is watched and settled by the matching event.
     """
 
     key: str
@@ -218,6 +223,7 @@ class Remedy(Protocol):
     label: str
     form: ProposalForm
     exclusive_seconds: float
+    settles_when: SettlesWhen
 
     def offered_for(self, code: AccessCode, advised: Collection[str]) -> bool:
         """Whether the button belongs on a message about `code`, whose problems' catalogue
@@ -313,6 +319,7 @@ class BaseRemedy:
     form: ProposalForm = "confirm"
     managed_only: bool = False
     exclusive_seconds: float = 600.0
+    settles_when: SettlesWhen = ""
 
     def offered_for(self, code: AccessCode, advised: Collection[str]) -> bool:
         """Offered when advised (and, with `managed_only`, only for managed codes)."""

@@ -17,6 +17,7 @@ from bot.remedies.base import (
     Outcome,
     Proposal,
     Request,
+    SettlesWhen,
     follow_attempt,
     read_back,
     refusal,
@@ -136,6 +137,7 @@ class ConvertDuplicate(_Duplicate):
     managed_only: bool = True
     verb: str = "convert it to a managed code"
     submit: str = "Convert"
+    settles_when: SettlesWhen = "managed"
 
     async def run(self, seam: SeamClient, request: Request) -> Outcome:
         """`unmanaged/convert_to_managed` once."""
@@ -175,6 +177,7 @@ class DeleteDuplicate(_Duplicate):
     label: str = "Delete unmanaged duplicate"
     verb: str = "delete it from the lock"
     submit: str = "Delete"
+    settles_when: SettlesWhen = "gone"
 
     async def run(self, seam: SeamClient, request: Request) -> Outcome:
         """`unmanaged/delete` once, following the action attempt."""

@@ -15,6 +15,7 @@ from bot.remedies.base import (
     Proposal,
     ProposalForm,
     Request,
+    SettlesWhen,
     follow_attempt,
     refusal,
 )
@@ -56,6 +57,7 @@ class FreeSlot(BaseRemedy):
     title: str = "Free a slot"
     label: str = "Free a slot"
     form: ProposalForm = "choose"
+    settles_when: SettlesWhen = "gone"
 
     def refuses(self, code: AccessCode, target: AccessCode) -> str | None:
         """The code that needs the slot is never the one deleted."""

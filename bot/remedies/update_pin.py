@@ -19,6 +19,7 @@ from bot.remedies.base import (
     Proposal,
     ProposalForm,
     Request,
+    SettlesWhen,
     follow_attempt,
     read_back,
     refusal,
@@ -52,6 +53,7 @@ class UpdatePin(BaseRemedy):
     title: str = "Update PIN"
     label: str = "Update PIN"
     form: ProposalForm = "pin"
+    settles_when: SettlesWhen = "set"
     managed_only: bool = True
     exclusive_seconds: float = 120.0
 

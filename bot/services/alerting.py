@@ -226,6 +226,10 @@ class AlertRenderer(Protocol):
         """The urgent message: someone was refused at the door with this code."""
         ...
 
+    def remedy_settled(self, *, label: str, by: str, ok: bool, detail: str) -> Rendered:
+        """Thread reply: a change that was still being made has settled."""
+        ...
+
 
 # ============================================================================ annotations
 
@@ -396,6 +400,17 @@ class AlertService:
             self._report = ReconcileReport()
             delivery = await self._send(self.channel, message, alert_key=f"door:{access_code_id}")
         return delivery.status == "ok"
+
+    async def remedy_settled(
+        self, channel: str, ts: str, *, label: str, by: str, ok: bool, detail: str
+    ) -> bool:
+        """Say in an alert's thread that a watched change settled (Seam confirmed it, or the
+        lock refused it). True when posted. Never raises for Slack failures."""
+        message = self.renderer.remedy_settled(label=label, by=by, ok=ok, detail=detail)
+        async with self._lock:
+            self._blocked = set()
+            self._report = ReconcileReport()
+            return await self._reply(channel, ts, message)
 
     async def refresh_devices(
         self, device_ids: Collection[str], *, annotation: Annotation | None = None

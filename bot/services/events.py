@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from bot.seam.client import SeamClient
 from bot.seam.errors import SeamNotFoundError
+from bot.seam.models import AccessCode
 from bot.services.alerting import AlertService, ReconcileReport
 from bot.store import StateStore
 
@@ -76,6 +77,14 @@ HANDLED_EVENT_TYPES: frozenset[str] = frozenset(
     }
 )
 ACCESS_DENIED = "lock.access_denied"
+#: Events saying a change did not take.
+FAILURE_EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        "access_code.failed_to_set_on_device",
+        "access_code.failed_to_remove_from_device",
+        "access_code.unmanaged.failed_to_convert_to_managed",
+    }
+)
 #: Types only newer Seam versions offer (the pinned fake refuses to subscribe to them).
 NEWER_EVENT_TYPES: frozenset[str] = frozenset({ACCESS_DENIED})
 _ID_LIMIT = 200
@@ -227,13 +236,54 @@ class EventService:
             return "ignored: not a type the bot uses"
         if self.alerts is None:
             return "recorded; alerts are off"
+        settled = await self._settle_watch(event)
         device_ids = await self._devices_of(event)
         if not device_ids:
-            return "nothing to refresh: no lock named"
+            return "nothing to refresh: no lock named" + settled
         report = await self._refresh(device_ids)
         if event.event_type == ACCESS_DENIED and event.access_code_id:
             await self.alerts.door_refused(device_ids[0], event.access_code_id, self._clock())
-        return f"refreshed {len(device_ids)} lock(s): {_summary(report)}"
+        return f"refreshed {len(device_ids)} lock(s): {_summary(report)}{settled}"
+
+    async def _settle_watch(self, event: SeamEvent) -> str:
+        """A remedy still being made on this code: settle it when Seam shows the outcome."""
+        if not event.access_code_id:
+            return ""
+        watch = await self.store.remedy_watch(event.access_code_id)
+        if watch is None:
+            return ""
+        ok: bool | None = None
+        detail = ""
+        if event.event_type in FAILURE_EVENT_TYPES:
+            ok, detail = False, f"Seam reports {event.event_type.removeprefix('access_code.')}."
+        else:
+            try:
+                code: AccessCode | None = await self.seam.find_access_code(watch.access_code_id)
+            except SeamNotFoundError:
+                code = None
+            failed = [i.code for i in code.errors if i.code.startswith("failed_to")] if code else []
+            if watch.expect == "gone" and code is None:
+                ok, detail = True, "the code is off the lock."
+            elif watch.expect == "managed" and code is not None and code.is_managed:
+                ok, detail = True, "Seam now manages the code."
+            elif watch.expect == "set" and code is not None and failed:
+                ok, detail = False, f"the lock reports {failed[0]}."
+            elif watch.expect == "set" and code is not None and code.status == "set":
+                ok, detail = True, "the code is on the lock."
+        if ok is None or not await self.store.end_watch(watch.access_code_id):
+            return ""
+        await self.store.record_audit(
+            user_id=watch.user_id,
+            action=watch.remedy,
+            outcome="success" if ok else "error",
+            access_code_id=watch.access_code_id,
+            detail=f"settled by Seam event {event.event_type}: {detail}",
+        )
+        if self.alerts is not None and watch.channel and watch.ts:
+            await self.alerts.remedy_settled(
+                watch.channel, watch.ts, label=watch.label, by=watch.user_id, ok=ok, detail=detail
+            )
+        return f"; settled {watch.remedy}: {'done' if ok else 'failed'}"
 
     async def _refresh(self, device_ids: list[str]) -> ReconcileReport | None:
         """Join the next batch: the locks of every event of the window are refreshed at once."""

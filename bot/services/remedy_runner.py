@@ -18,6 +18,7 @@ import contextlib
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from bot.remedies.base import Outcome, Proposal, Remedy, Request, refusal
 from bot.remedies.registry import REMEDIES
@@ -25,7 +26,7 @@ from bot.seam.client import SeamClient
 from bot.seam.errors import SeamApiError, SeamNotFoundError
 from bot.services.lookup import fetch_code_and_device
 from bot.settings import Settings
-from bot.store import RemedyClaim, StateStore
+from bot.store import RemedyClaim, RemedyWatch, StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +208,31 @@ class RemedyRunner:
             request.target.device_id,
             outcome,
         )
+
+    async def watch(
+        self,
+        remedy: Remedy,
+        result: RunResult,
+        user_id: str,
+        thread: tuple[str, str] | None,
+    ) -> bool:
+        """Watch a change Seam accepted but has not confirmed ("pending"/"unknown"), so the
+        matching Seam event settles it and says so in `thread` (channel, ts). True if watched."""
+        if result.outcome.status not in ("pending", "unknown") or not remedy.settles_when:
+            return False
+        await self.store.watch_remedy(
+            RemedyWatch(
+                access_code_id=result.target_id,
+                remedy=remedy.key,
+                label=remedy.label,
+                user_id=user_id,
+                expect=remedy.settles_when,
+                channel=thread[0] if thread else None,
+                ts=thread[1] if thread else None,
+                created_at=datetime.now(UTC),
+            )
+        )
+        return True
 
     async def finish(
         self,

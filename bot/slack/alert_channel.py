@@ -216,6 +216,7 @@ class BlockKitAlertRenderer:
     reminder_reply = staticmethod(blocks.reminder_reply)
     reopened_reply = staticmethod(blocks.reopened_reply)
     woke_reply = staticmethod(blocks.woke_reply)
+    remedy_settled = staticmethod(blocks.remedy_settled_reply)
 
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue

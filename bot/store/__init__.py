@@ -24,6 +24,7 @@ from bot.store.protocols import (
     Leadership,
     ScanLog,
     StateStore,
+    WatchStore,
 )
 from bot.store.records import (
     AlertIntent,
@@ -37,6 +38,7 @@ from bot.store.records import (
     FingerprintState,
     IssueKind,
     RemedyClaim,
+    RemedyWatch,
     ScanRecord,
     Source,
     Subject,
@@ -62,6 +64,7 @@ __all__ = [
     "IssueKind",
     "Leadership",
     "RemedyClaim",
+    "RemedyWatch",
     "ScanLog",
     "ScanRecord",
     "Source",
@@ -72,5 +75,6 @@ __all__ = [
     "StoreError",
     "StoreSchemaError",
     "Subject",
+    "WatchStore",
     "utcnow",
 ]

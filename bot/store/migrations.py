@@ -176,11 +176,29 @@ _V4_EVENTS = Migration(
     ),
 )
 
+_V5_REMEDY_WATCHES = Migration(
+    version=5,
+    description="remedy_watches: changes Seam accepted but has not confirmed on the lock yet",
+    statements=(
+        """CREATE TABLE IF NOT EXISTS remedy_watches (
+    access_code_id TEXT PRIMARY KEY,
+    remedy TEXT NOT NULL,           -- the remedy key
+    label TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    expect TEXT NOT NULL,           -- set | gone | managed
+    channel TEXT,                   -- the alert thread to tell when it settles
+    ts TEXT,
+    created_at TEXT NOT NULL
+)""",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_AUDIT_AND_CLAIMS,
     _V2_ALERTS_SCANS_LEASES,
     _V3_ALERT_ACTIVITY,
     _V4_EVENTS,
+    _V5_REMEDY_WATCHES,
 )
 
 #: The schema version this code writes and expects (the newest migration's).

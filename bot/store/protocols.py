@@ -27,6 +27,7 @@ from bot.store.records import (
     DigestRecord,
     FingerprintRecord,
     RemedyClaim,
+    RemedyWatch,
     ScanRecord,
 )
 
@@ -287,6 +288,22 @@ class Leadership(Protocol):
         ...
 
 
+class WatchStore(Protocol):
+    """Remedies Seam accepted but has not confirmed yet, settled by Seam events."""
+
+    async def watch_remedy(self, watch: RemedyWatch) -> None:
+        """Remember a change to confirm later (one per code; a newer one replaces it)."""
+        ...
+
+    async def remedy_watch(self, access_code_id: str) -> RemedyWatch | None:
+        """The change waiting on this code, if any."""
+        ...
+
+    async def end_watch(self, access_code_id: str) -> bool:
+        """Forget the watch on this code. True if there was one."""
+        ...
+
+
 class EventLog(Protocol):
     """Incoming Seam webhook and Slack event ids, so a redelivery does nothing twice."""
 
@@ -309,7 +326,9 @@ class EventLog(Protocol):
         ...
 
 
-class StateStore(AlertStore, ClaimStore, AuditLog, ScanLog, Leadership, EventLog, Protocol):
+class StateStore(
+    AlertStore, ClaimStore, AuditLog, ScanLog, Leadership, EventLog, WatchStore, Protocol
+):
     """All of the bot's persistent state: every area above, plus `close()`."""
 
     async def close(self) -> None:

@@ -35,9 +35,11 @@ __all__ = [
     "FingerprintState",
     "IssueKind",
     "RemedyClaim",
+    "RemedyWatch",
     "ScanRecord",
     "Source",
     "Subject",
+    "WatchExpect",
     "literal_value",
     "utcnow",
 ]
@@ -246,3 +248,25 @@ class ScanRecord:
     seam_calls: int
     errors: str = ""
     scan_id: int = 0
+
+
+#: What a watched remedy waits for Seam to show: the code set on the lock, gone, or managed.
+WatchExpect = Literal["set", "gone", "managed"]
+
+
+@dataclass(frozen=True)
+class RemedyWatch:
+    """A change Seam accepted but has not confirmed on the lock yet ("still working on it").
+
+    Settled by the matching Seam event (or the next read that shows it). `channel`/`ts`: the
+    alert thread to tell; `created_at` aware UTC.
+    """
+
+    access_code_id: str
+    remedy: str
+    label: str
+    user_id: str
+    expect: WatchExpect
+    channel: str | None
+    ts: str | None
+    created_at: datetime

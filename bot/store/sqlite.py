@@ -44,7 +44,9 @@ from bot.store.records import (
     DigestRecord,
     FingerprintRecord,
     RemedyClaim,
+    RemedyWatch,
     ScanRecord,
+    WatchExpect,
     literal_value,
     utcnow,
 )
@@ -553,6 +555,59 @@ class Store:
             "UPDATE alerts SET state = 'acknowledged', snoozed_until = NULL, state_by = ?,"
             " state_at = ? WHERE alert_key = ? AND state NOT IN ('resolved', 'acknowledged')",
             (user_id, _iso(utcnow()), alert_key),
+        )
+        return cursor.rowcount == 1
+
+    # ----------------------------------------------------------------- remedy watches
+
+    async def watch_remedy(self, watch: RemedyWatch) -> None:
+        """Remember a change to confirm later (one per code; a newer one replaces it)."""
+        await self._write(
+            "INSERT INTO remedy_watches (access_code_id, remedy, label, user_id, expect, channel,"
+            " ts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(access_code_id) DO"
+            " UPDATE SET remedy = excluded.remedy, label = excluded.label,"
+            " user_id = excluded.user_id, expect = excluded.expect, channel = excluded.channel,"
+            " ts = excluded.ts, created_at = excluded.created_at",
+            (
+                watch.access_code_id,
+                watch.remedy,
+                watch.label[:200],
+                watch.user_id,
+                watch.expect,
+                watch.channel,
+                watch.ts,
+                _iso(watch.created_at),
+            ),
+        )
+
+    async def remedy_watch(self, access_code_id: str) -> RemedyWatch | None:
+        """The change waiting on this code, if any."""
+        rows = await self._fetchall(
+            "SELECT * FROM remedy_watches WHERE access_code_id = ?", (access_code_id,)
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        expect: WatchExpect = "set"
+        if row["expect"] == "gone":
+            expect = "gone"
+        elif row["expect"] == "managed":
+            expect = "managed"
+        return RemedyWatch(
+            access_code_id=row["access_code_id"],
+            remedy=row["remedy"],
+            label=row["label"],
+            user_id=row["user_id"],
+            expect=expect,
+            channel=row["channel"],
+            ts=row["ts"],
+            created_at=datetime.fromisoformat(row["created_at"]),
+        )
+
+    async def end_watch(self, access_code_id: str) -> bool:
+        """Forget the watch on this code. True if there was one (settle it once)."""
+        cursor = await self._write(
+            "DELETE FROM remedy_watches WHERE access_code_id = ?", (access_code_id,)
         )
         return cursor.rowcount == 1
 

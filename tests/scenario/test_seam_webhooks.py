@@ -333,3 +333,51 @@ async def test_webhook_register_list_and_status_commands(
     assert await status(settings, shown) == 0
     assert "Real-time alerts (Seam webhooks): on" in shown.getvalue()
     assert "Last Seam event: none yet" in shown.getvalue()
+
+
+async def test_a_change_still_being_made_is_settled_by_the_matching_event(
+    hooked: Bot, seam_fake: SeamFake, slack: FakeSlack
+) -> None:
+    from bot.services.observing import scan_workspace
+    from tests.scenario.test_remedies import open_modal, pin_values, wait_audit
+
+    bot = hooked
+    assert bot.services.alerts is not None
+    await bot.services.alerts.reconcile(
+        await scan_workspace(bot.services.seam, catalogue=bot.services.catalogue)
+    )
+    code_id = seam_fake.ids["codes"]["failed_to_set"]
+    record = await bot.services.store.alert(f"code:{code_id}")
+    assert record is not None and record.ts
+    view, _ = await open_modal(
+        bot, "update_pin", code_id, is_ephemeral=False, channel_id=CHANNEL, message_ts=record.ts
+    )
+    # Seam accepts the PIN but the lock has not confirmed it within the bot's read-back.
+    await seam_fake.fail(200, paths=["/access_codes/update"], body=json.dumps({"ok": True}))
+    await bot.submit(view, pin_values("5821"))
+    entries = await wait_audit(bot)
+    assert entries[0].outcome == "pending"
+    assert await bot.services.store.remedy_watch(code_id) is not None
+    # Later the lock has it, and Seam says so.
+    await seam_fake.fail(0)
+    await seam_fake.update_access_code(code_id, code="5821", status="set", errors=[])
+    raw = await seam_fake.get_access_code(code_id)
+    assert raw is not None
+    await deliver(bot, event("access_code.set_on_device", code_id, raw["device_id"]))
+
+    def confirmed() -> bool:
+        return any(
+            c.body.get("thread_ts") == record.ts and "Seam confirms" in c.body.get("text", "")
+            for c in slack.calls_to("chat.postMessage")
+        )
+
+    await slack.wait_for(confirmed, timeout=10)
+    entries = await wait_audit(bot, 2)
+    assert entries[0].outcome == "success" and "settled by Seam event" in entries[0].detail
+    assert await bot.services.store.remedy_watch(code_id) is None
+    # The same event again settles nothing twice.
+    await deliver(bot, event("access_code.set_on_device", code_id, raw["device_id"]))
+    await asyncio.sleep(0.5)
+    assert (
+        len([e for e in await bot.services.store.audit_entries() if e.action == "update_pin"]) == 2
+    )

@@ -656,3 +656,18 @@ def door_refused_message(
         blocks.append(buttons)
     blocks.append(_context(_ids_line(None, code.access_code_id, code.device_id)))
     return _message(f"Door refused a code: {escape_mrkdwn(name, 100)} on {device_name}", blocks)
+
+
+def remedy_settled_reply(*, label: str, by: str, ok: bool, detail: str) -> Message:
+    """Thread reply when a change Seam had accepted but not confirmed settles."""
+    if ok:
+        text = (
+            f":white_check_mark: Seam confirms {_mention(by)}'s *{escape_mrkdwn(label, 60)}* went "
+            f"through: {escape_mrkdwn(detail, 300)}"
+        )
+    else:
+        text = (
+            f":x: {_mention(by)}'s *{escape_mrkdwn(label, 60)}* did not take: "
+            f"{escape_mrkdwn(detail, 300)}"
+        )
+    return _message(text, [SectionBlock(text=MarkdownTextObject(text=text[:3000]))])

@@ -20,9 +20,18 @@ from bot.store import (
     SqliteStore,
     StateStore,
     Store,
+    WatchStore,
 )
 
-AREAS: tuple[type, ...] = (AlertStore, ClaimStore, AuditLog, ScanLog, Leadership, EventLog)
+AREAS: tuple[type, ...] = (
+    AlertStore,
+    ClaimStore,
+    AuditLog,
+    ScanLog,
+    Leadership,
+    EventLog,
+    WatchStore,
+)
 ROOT = Path(__file__).resolve().parents[3]
 
 
