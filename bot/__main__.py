@@ -63,10 +63,23 @@ def main(argv: list[str] | None = None) -> int:
 
         return asyncio.run(status(settings))
     if args.command in (None, "serve"):
+        import asyncio
+
         from aiohttp import web
 
         from bot.app import build_web_app
+        from bot.store import Store, StoreError
 
+        async def preflight() -> None:
+            await (await Store.open(settings.database_path)).close()
+
+        try:  # a corrupt, read-only or misplaced database stops start-up, fast and clearly
+            asyncio.run(asyncio.wait_for(preflight(), 5.0))
+        except (StoreError, TimeoutError) as exc:
+            print(
+                f"seam-code-doctor: {exc or 'the database did not answer in 5 s'}", file=sys.stderr
+            )
+            return 1
         web.run_app(build_web_app(settings), host="0.0.0.0", port=settings.port, print=None)
     return 0
 

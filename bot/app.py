@@ -12,6 +12,7 @@ when it stops; the scanner (when on) runs as a task of the web app.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -35,7 +36,7 @@ from bot.slack.alert_channel import slack_alert_service
 from bot.slack.client import build_slack_client
 from bot.slack.http_guard import slack_request_guard
 from bot.slack.middleware import global_middleware
-from bot.store import Store
+from bot.store import Store, StoreError
 from bot.web.seam_webhooks import SEAM_WEBHOOK_PATH, seam_webhook_handler
 
 logger = logging.getLogger(__name__)
@@ -201,9 +202,16 @@ async def build_web_app(
     webapp = bolt.web_app(path=SLACK_EVENTS_PATH, port=settings.port)
 
     async def healthz(_: web.Request) -> web.Response:
-        return web.json_response(
-            {"ok": True, "service": "seam-code-doctor", "version": bot.__version__}
-        )
+        """200 when the store can write; 503 (with why) when it cannot."""
+        body: dict[str, Any] = {"service": "seam-code-doctor", "version": bot.__version__}
+        try:
+            await asyncio.wait_for(the_store.check_writable(), 2.0)
+        except (StoreError, TimeoutError) as exc:
+            logger.error("health check: the store cannot write: %s", exc or "timed out")
+            return web.json_response(
+                {**body, "ok": False, "store": str(exc) or "timed out"}, status=503
+            )
+        return web.json_response({**body, "ok": True, "store": "ok"})
 
     webapp.router.add_get(HEALTH_PATH, healthz)
     events = EventService(the_store, seam_client, None)

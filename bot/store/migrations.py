@@ -178,7 +178,7 @@ _V4_EVENTS = Migration(
 
 _V5_REMEDY_WATCHES = Migration(
     version=5,
-    description="remedy_watches: changes Seam accepted but has not confirmed on the lock yet",
+    description="remedy_watches (changes Seam has not confirmed yet) and the health row",
     statements=(
         """CREATE TABLE IF NOT EXISTS remedy_watches (
     access_code_id TEXT PRIMARY KEY,
@@ -190,6 +190,9 @@ _V5_REMEDY_WATCHES = Migration(
     ts TEXT,
     created_at TEXT NOT NULL
 )""",
+        # One row the store rewrites to prove it can write (start-up and /healthz).
+        "CREATE TABLE IF NOT EXISTS health"
+        " (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL)",
     ),
 )
 

@@ -334,3 +334,7 @@ class StateStore(
     async def close(self) -> None:
         """Close the store's connections (idempotent)."""
         ...
+
+    async def check_writable(self) -> None:
+        """Prove the store can write now. Raises StoreError when it cannot."""
+        ...

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +28,7 @@ import aiosqlite
 
 from bot.domain.alert_plan import AlertActivity
 from bot.domain.findings import Finding
-from bot.store.errors import StoreCorruptError
+from bot.store.errors import StoreCorruptError, StoreError
 from bot.store.migrations import SCHEMA_VERSION, migrate
 from bot.store.records import (
     ALERT_STATES,
@@ -129,12 +130,18 @@ class Store:
 
         Raises:
             StoreSchemaError: the database was written by a newer release (its schema version
-                is newer than `SCHEMA_VERSION`), or a migration failed. The connection is
+                is newer than `SCHEMA_VERSION`), or a migration failed.
+            StoreError: the folder does not exist (a volume not mounted would otherwise start
+                a new, empty database somewhere else), the file is not a SQLite database
+                (corrupt), or it cannot be written (read-only, disk full). The connection is
                 closed before raising.
         """
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(str(path))
+        if str(path) != ":memory:" and not Path(path).parent.is_dir():
+            raise StoreError(f"the folder of DATABASE_PATH {path} does not exist")
+        try:
+            db = await aiosqlite.connect(str(path))
+        except sqlite3.Error as exc:
+            raise StoreError(f"DATABASE_PATH {path} cannot be opened: {exc}") from None
         try:
             db.row_factory = aiosqlite.Row
             await db.execute("PRAGMA journal_mode=WAL")
@@ -143,10 +150,35 @@ class Store:
             await db.execute("PRAGMA foreign_keys=ON")
             store = cls(db)
             await store._migrate()
+            await store.check_writable()
+        except sqlite3.Error as exc:
+            await db.close()
+            raise StoreError(
+                f"DATABASE_PATH {path} is not a usable SQLite database: {exc}"
+            ) from None
         except BaseException:
             await db.close()
             raise
         return store
+
+    async def check_writable(self) -> None:
+        """Write one small row (the `health` table) and commit: the store can write now.
+
+        Raises:
+            StoreError: it cannot (read-only file or folder, disk full, corrupt).
+        """
+        async with self._write_lock:
+            try:
+                await self._db.execute(
+                    "INSERT INTO health (id, at) VALUES (1, ?)"
+                    " ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+                    (_iso(utcnow()),),
+                )
+                await self._db.commit()
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    await self._db.rollback()
+                raise StoreError(f"the database cannot be written: {exc}") from None
 
     async def close(self) -> None:
         """Close the connection (idempotent)."""

@@ -110,8 +110,8 @@ def test_areas_partition_the_public_async_methods_of_store() -> None:
         for name, value in vars(Store).items()
         if not name.startswith("_") and inspect.iscoroutinefunction(value)
     }
-    assert public == set(owners) | {"close"}
-    assert set(_own_methods(StateStore)) == {"close"}
+    assert public == set(owners) | {"close", "check_writable"}
+    assert set(_own_methods(StateStore)) == {"close", "check_writable"}
     assert _all_methods(StateStore) == public
 
 
