@@ -36,6 +36,7 @@ from bot.slack.alert_channel import slack_alert_service
 from bot.slack.client import build_slack_client
 from bot.slack.http_guard import slack_request_guard
 from bot.slack.middleware import global_middleware
+from bot.slack.respond import report_recovered
 from bot.store import Store, StoreError
 from bot.web.seam_webhooks import SEAM_WEBHOOK_PATH, seam_webhook_handler
 
@@ -238,6 +239,7 @@ async def build_web_app(
         elif settings.alert_channel:
             services.alerts = build_alert_service(services, bolt.client)
         events.alerts = services.alerts
+        recovery = asyncio.create_task(_recover(services, bolt.client), name="remedy-recovery")
         if not settings.remedy_allowed_users:
             logger.warning(
                 "REMEDY_ALLOWED_USERS is empty: nobody may run remedies, reveal PINs, snooze or "
@@ -254,6 +256,7 @@ async def build_web_app(
         yield
         if scanner is not None:
             await scanner.stop()
+        await asyncio.wait({recovery}, timeout=10)
         await services.drain()
         await events.drain()
         if seam is None:
@@ -265,6 +268,17 @@ async def build_web_app(
     webapp[SERVICES_KEY] = services
     webapp[BOLT_KEY] = bolt
     return webapp
+
+
+async def _recover(services: Services, client: AsyncWebClient) -> None:
+    """At start-up: finish and report the remedies a stop interrupted (the journal)."""
+    try:
+        recovered = await services.remedies.recover()
+        if recovered:
+            logger.warning("finishing %d remedy(ies) a restart interrupted", len(recovered))
+            await report_recovered(services, client, recovered)
+    except Exception:
+        logger.exception("recovering interrupted remedies failed; they stay in the journal")
 
 
 #: Where the web application keeps its `Services` and Bolt app (for tests).

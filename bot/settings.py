@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     remedy_allowed_users: Annotated[frozenset[str], NoDecode] = frozenset()
 
     seam_webhook_secret: SecretStr | None = None
+    journal_key: SecretStr | None = None
 
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"
@@ -129,6 +130,12 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    def journal_secret(self) -> str:
+        """The key the remedy journal encrypts with: `JOURNAL_KEY`, else the signing secret
+        (a key is derived from it)."""
+        key = self.journal_key or self.slack_signing_secret
+        return key.get_secret_value()
 
     def may_run_remedies(self, user_id: str) -> bool:
         """Whether a Slack user may run remedies, reveal PINs, snooze or acknowledge.

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -191,6 +191,8 @@ class Request:
         device: the target's lock, if Seam returned it.
         others: every code on the target's lock (managed and unmanaged), for clash checks.
         value: the submitted input ("pin" forms: the new PIN), else "".
+        on_step: the journal's step marker (set by the runner); remedies with several
+            mutations call `step` between them.
     """
 
     code: AccessCode
@@ -198,6 +200,12 @@ class Request:
     device: Device | None
     others: tuple[AccessCode, ...] = ()
     value: str = field(default="", repr=False)
+    on_step: Callable[[str], Awaitable[None]] | None = field(default=None, compare=False)
+
+    async def step(self, name: str) -> None:
+        """Mark a step done in the remedy journal (before the next mutation)."""
+        if self.on_step is not None:
+            await self.on_step(name)
 
 
 class Remedy(Protocol):
@@ -264,6 +272,17 @@ class Remedy(Protocol):
         """Read the code back after Seam accepted (or the answer was lost): "success" only when
         the lock shows the expected state; "pending" while it does not yet; "error" with what
         Seam shows when it failed. Never raises."""
+        ...
+
+    def intent(self, request: Request) -> dict[str, Any]:
+        """What the journal must keep (encrypted) to finish or undo this remedy after a crash."""
+        ...
+
+    async def recover(
+        self, seam: SeamClient, target_id: str, steps: tuple[str, ...], intent: dict[str, Any]
+    ) -> Outcome:
+        """The bot stopped during this remedy: find out from Seam what happened and finish it
+        (re-create a deleted code) or say it did not happen. Never raises for Seam failures."""
         ...
 
 
@@ -344,3 +363,18 @@ class BaseRemedy:
     async def verify(self, seam: SeamClient, request: Request, outcome: Outcome) -> Outcome:
         """No read-back by default (the outcome stands)."""
         return outcome
+
+    def intent(self, request: Request) -> dict[str, Any]:
+        """Nothing secret to keep by default."""
+        return {}
+
+    async def recover(
+        self, seam: SeamClient, target_id: str, steps: tuple[str, ...], intent: dict[str, Any]
+    ) -> Outcome:
+        """By default the bot cannot tell: it says so and asks for a re-check."""
+        return Outcome(
+            "unknown",
+            "The bot restarted while this ran; Seam may or may not have applied it. Re-check "
+            "the code before trying again.",
+            changed=True,
+        )

@@ -6,7 +6,7 @@ Seam recommends this for `access_code.modified_external_to_seam` (Seam's trouble
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC
 from typing import Any
@@ -27,7 +27,10 @@ from bot.seam.models import AccessCode, Device
 
 
 async def delete_and_recreate(
-    seam: SeamClient, code: AccessCode, others: Sequence[AccessCode] | None = None
+    seam: SeamClient,
+    code: AccessCode,
+    others: Sequence[AccessCode] | None = None,
+    step: Callable[[str], Awaitable[None]] | None = None,
 ) -> Outcome:
     """Delete a code changed outside Seam and create it again with the same name, PIN, schedule.
 
@@ -50,6 +53,8 @@ async def delete_and_recreate(
     deleted = await delete_code(seam, code)
     if deleted.status == "error":
         return deleted
+    if step is not None and deleted.status == "success":
+        await step("deleted")
     if deleted.status in ("unknown", "pending"):
         try:
             await seam.get_access_code(code.access_code_id)
@@ -58,14 +63,7 @@ async def delete_and_recreate(
             pass  # gone after all: carry on and re-create it
         except SeamApiError:
             return deleted
-    fields: dict[str, Any] = {}
-    if code.name:
-        fields["name"] = code.name
-    if code.code:
-        fields["code"] = code.code
-    if code.is_time_bound and code.starts_at and code.ends_at:
-        fields["starts_at"] = code.starts_at.astimezone(UTC).isoformat()
-        fields["ends_at"] = code.ends_at.astimezone(UTC).isoformat()
+    fields = creation_fields(code)
     try:
         new_code, attempt = await seam.create_access_code(code.device_id, **fields)
     except SeamApiError as exc:
@@ -77,6 +75,8 @@ async def delete_and_recreate(
             changed=True,
             request_id=failed.request_id,
         )
+    if step is not None:
+        await step(f"created:{new_code.access_code_id}")
     result = await follow_attempt(
         seam,
         attempt,
@@ -91,6 +91,19 @@ async def delete_and_recreate(
         action_attempt_id=result.action_attempt_id,
         detail={"new_access_code_id": new_code.access_code_id},
     )
+
+
+def creation_fields(code: AccessCode) -> dict[str, Any]:
+    """What `/access_codes/create` needs to make `code` again: name, PIN, schedule."""
+    fields: dict[str, Any] = {}
+    if code.name:
+        fields["name"] = code.name
+    if code.code:
+        fields["code"] = code.code
+    if code.is_time_bound and code.starts_at and code.ends_at:
+        fields["starts_at"] = code.starts_at.astimezone(UTC).isoformat()
+        fields["ends_at"] = code.ends_at.astimezone(UTC).isoformat()
+    return fields
 
 
 class DeleteAndRecreate(BaseRemedy):
@@ -124,7 +137,82 @@ class DeleteAndRecreate(BaseRemedy):
 
     async def run(self, seam: SeamClient, request: Request) -> Outcome:
         """Delete, then create with the same settings (refused first on a PIN clash)."""
-        return await delete_and_recreate(seam, request.target, request.others)
+        return await delete_and_recreate(seam, request.target, request.others, request.step)
+
+    def intent(self, request: Request) -> dict[str, Any]:
+        """Everything to create the code again if the bot stops between delete and create."""
+        return {"device_id": request.target.device_id, **creation_fields(request.target)}
+
+    async def recover(
+        self, seam: SeamClient, target_id: str, steps: tuple[str, ...], intent: dict[str, Any]
+    ) -> Outcome:
+        """After a crash: re-created already, never deleted, or deleted and not re-created
+        (then create it now, from the journal)."""
+        created = [s.removeprefix("created:") for s in steps if s.startswith("created:")]
+        if created:
+            return Outcome(
+                "success",
+                f"The code was deleted and created again; its new access_code_id is "
+                f"{created[-1]} (confirmed after the bot restarted).",
+                changed=True,
+                detail={"new_access_code_id": created[-1]},
+            )
+        try:
+            await seam.get_access_code(target_id)
+            return Outcome(
+                "error",
+                "It did not happen: the bot restarted before deleting the code, which is "
+                "unchanged. Try again.",
+                changed=False,
+            )
+        except SeamNotFoundError:
+            pass
+        except SeamApiError as exc:
+            return refusal(exc, "read the code back", sent=True)
+        device_id = str(intent.get("device_id") or "")
+        fields = {k: v for k, v in intent.items() if k != "device_id"}
+        if not device_id:
+            return Outcome(
+                "error",
+                "The code was deleted and the bot restarted before creating it again; the "
+                "journal does not say where. Create it again in Seam Console.",
+                changed=True,
+            )
+        try:
+            # The create may have gone out just before the stop: never make a second copy.
+            existing = [
+                c
+                for c in await seam.list_access_codes(device_id)
+                if c.code == fields.get("code") and c.name == fields.get("name")
+            ]
+        except SeamApiError as exc:
+            return refusal(exc, "read the lock's codes", sent=True)
+        if existing:
+            return Outcome(
+                "success",
+                "The code was deleted and created again before the bot restarted; its new "
+                f"access_code_id is {existing[0].access_code_id}.",
+                changed=True,
+                detail={"new_access_code_id": existing[0].access_code_id},
+            )
+        try:
+            new_code, _ = await seam.create_access_code(device_id, **fields)
+        except SeamApiError as exc:
+            failed = refusal(exc, "create the code again")
+            return Outcome(
+                "error",
+                "The code was deleted before the bot restarted, and "
+                + failed.summary
+                + " Create it again in Seam Console.",
+                changed=True,
+            )
+        return Outcome(
+            "success",
+            "The code was deleted before the bot restarted; it has been created again with the "
+            f"same name, PIN and schedule. Its new access_code_id is {new_code.access_code_id}.",
+            changed=True,
+            detail={"new_access_code_id": new_code.access_code_id},
+        )
 
     async def verify(self, seam: SeamClient, request: Request, outcome: Outcome) -> Outcome:
         """Re-created means Seam has the new code."""

@@ -98,6 +98,31 @@ class UpdatePin(BaseRemedy):
         """Send the new PIN once and follow the action attempt."""
         return await update_pin(seam, request.target, request.value)
 
+    def intent(self, request: Request) -> dict[str, Any]:
+        """The new PIN (encrypted by the journal), to tell after a crash whether it went in."""
+        return {"pin": request.value}
+
+    async def recover(
+        self, seam: SeamClient, target_id: str, steps: tuple[str, ...], intent: dict[str, Any]
+    ) -> Outcome:
+        """After a crash: did the new PIN go in? Read the code and compare."""
+        try:
+            code = await seam.get_access_code(target_id)
+        except SeamApiError as exc:
+            return refusal(exc, "read the code back", sent=True)
+        if intent.get("pin") and code.code == intent["pin"]:
+            return Outcome(
+                "success",
+                "The PIN change went through (confirmed after the bot restarted).",
+                changed=True,
+            )
+        return Outcome(
+            "error",
+            "The PIN change did not happen (the bot restarted before Seam took it); nothing "
+            "changed. Try again.",
+            changed=False,
+        )
+
     async def verify(self, seam: SeamClient, request: Request, outcome: Outcome) -> Outcome:
         """The new PIN is on the lock: Seam shows it, `set`, with no failure error."""
         if outcome.status == "error":  # Seam (or the lock) said no: that stands

@@ -15,22 +15,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.remedies.base import Outcome, Proposal, Remedy, Request, refusal
 from bot.remedies.registry import REMEDIES
 from bot.seam.client import SeamClient
 from bot.seam.errors import SeamApiError, SeamNotFoundError
+from bot.services.journal import SecretBox
 from bot.services.lookup import fetch_code_and_device
 from bot.settings import Settings
 from bot.store import RemedyClaim, RemedyWatch, StateStore
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["NotOnThisLock", "RemedyRunner", "RunResult"]
+__all__ = ["NotOnThisLock", "Recovered", "RemedyRunner", "RunResult", "code_lock_key"]
+
+
+def code_lock_key(access_code_id: str) -> str:
+    """The store key that lets one change at a time reach a code, whatever the remedy."""
+    return f"code_lock:{access_code_id}"
+
+
+def _loads(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 class NotOnThisLock(SeamNotFoundError):
@@ -44,6 +60,25 @@ class RunResult:
     outcome: Outcome
     target_id: str
     device_id: str | None
+    journal_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """A remedy the bot had not finished when it stopped, and what Seam shows now.
+
+    `context`: where its result goes (`response_url`, `channel`, `ts`, `ephemeral`, `code`);
+    `label`: the remedy's label. Report it, then `RemedyRunner.journal_done`.
+    """
+
+    journal_id: int
+    remedy: str
+    label: str
+    user_id: str
+    outcome: Outcome
+    target_id: str
+    device_id: str | None
+    context: dict[str, Any]
 
 
 class RemedyRunner:
@@ -68,6 +103,7 @@ class RemedyRunner:
         self.store = store
         self.remedies = remedies
         self.inflight: set[asyncio.Task[object]] = set()
+        self.box = SecretBox(settings.journal_secret())
 
     # ------------------------------------------------------------------ lookups
 
@@ -159,6 +195,7 @@ class RemedyRunner:
         code_id: str,
         target_id: str,
         claim_key: str,
+        context: dict[str, Any] | None = None,
     ) -> RunResult:
         """Re-read the target, check it still fits, run the remedy once, audit, settle.
 
@@ -177,12 +214,40 @@ class RemedyRunner:
             )
             outcome = Outcome("error", f"Not done: {mismatch}", changed=False)
             return await self._settle(remedy, request, user_id, claim_key, outcome)
-        return await self.run(remedy, request, user_id=user_id, claim_key=claim_key)
+        return await self.run(
+            remedy, request, user_id=user_id, claim_key=claim_key, context=context
+        )
 
     async def run(
-        self, remedy: Remedy, request: Request, *, user_id: str, claim_key: str
+        self,
+        remedy: Remedy,
+        request: Request,
+        *,
+        user_id: str,
+        claim_key: str,
+        context: dict[str, Any] | None = None,
     ) -> RunResult:
-        """Run a loaded, checked remedy once, read the result back; audit and settle its claim."""
+        """Run a loaded, checked remedy once, read the result back; audit and settle its claim.
+
+        Write-ahead: the intent (who, which remedy, which code and lock, and what is needed to
+        finish or undo it, encrypted) is committed to the journal before the first mutation,
+        and each step is marked as it completes; `recover` finishes what a crash interrupted.
+        `context` says where the result goes (kept in the journal for a recovery to report).
+        """
+        journal_id = await self.store.journal_begin(
+            remedy=remedy.key,
+            user_id=user_id,
+            access_code_id=request.code.access_code_id,
+            target_id=request.target.access_code_id,
+            device_id=request.target.device_id,
+            secret=self.box.seal(remedy.intent(request)),
+            context=json.dumps({**(context or {}), "claim": claim_key, "label": remedy.label}),
+        )
+
+        async def step(name: str) -> None:
+            await self.store.journal_step(journal_id, name)
+
+        request = replace(request, on_step=step)
         outcome = await remedy.run(self.seam, request)
         if outcome.status != "error" or outcome.changed:
             try:
@@ -195,7 +260,80 @@ class RemedyRunner:
                     summary=f"{outcome.summary} The result could not be read back yet; "
                     "re-check before trying again.",
                 )
-        return await self._settle(remedy, request, user_id, claim_key, outcome)
+        result = await self._settle(remedy, request, user_id, claim_key, outcome)
+        await self.store.journal_step(journal_id, "audited")
+        return replace(result, journal_id=journal_id)
+
+    async def journal_done(self, result: RunResult | Recovered) -> None:
+        """The result has been reported: the journal entry is done and its secret erased."""
+        if result.journal_id:
+            await self.store.journal_finish(result.journal_id)
+
+    async def recover(self) -> list[Recovered]:
+        """Every remedy the journal shows unfinished (the process was killed): ask Seam what
+        happened, finish it where the journal allows (re-create a deleted code), audit it once
+        (unless it was audited before the stop) and release its claims. Report each result,
+        then call `journal_done`. Never raises for Seam failures."""
+        recovered = []
+        for entry in await self.store.journal_unfinished():
+            context = _loads(entry.context)
+            remedy = self.remedies.get(entry.remedy)
+            label = str(context.get("label") or entry.remedy)
+            if "audited" in entry.steps:
+                outcome = Outcome("success", "It finished before the bot restarted.", changed=True)
+            elif remedy is None:
+                outcome = Outcome(
+                    "unknown",
+                    "The bot restarted while this ran; re-check the code.",
+                    changed=True,
+                )
+            else:
+                try:
+                    outcome = await remedy.recover(
+                        self.seam, entry.target_id, entry.steps, self.box.open(entry.secret)
+                    )
+                except Exception:
+                    logger.exception("recovering %s %s failed", entry.remedy, entry.journal_id)
+                    outcome = Outcome(
+                        "unknown",
+                        "The bot restarted while this ran and could not tell what happened; "
+                        "re-check the code before trying again.",
+                        changed=True,
+                    )
+                ids = " ".join(f"{k}={v}" for k, v in (outcome.detail or {}).items())
+                await self.store.record_audit(
+                    user_id=entry.user_id,
+                    action=entry.remedy,
+                    outcome=outcome.status,
+                    access_code_id=entry.target_id,
+                    device_id=entry.device_id,
+                    detail=f"after a restart: {outcome.summary} {ids}".strip(),
+                )
+            for key in (context.get("claim"), code_lock_key(entry.target_id)):
+                if isinstance(key, str) and key:
+                    if outcome.ok and key == context.get("claim"):
+                        await self.store.finish_remedy(key, outcome.status)
+                    else:
+                        await self.store.release_remedy(key)
+            logger.info(
+                "recovered %s on %s after a restart: %s",
+                entry.remedy,
+                entry.target_id,
+                outcome.status,
+            )
+            recovered.append(
+                Recovered(
+                    journal_id=entry.journal_id,
+                    remedy=entry.remedy,
+                    label=label,
+                    user_id=entry.user_id,
+                    outcome=outcome,
+                    target_id=entry.target_id,
+                    device_id=entry.device_id,
+                    context=context,
+                )
+            )
+        return recovered
 
     async def _settle(
         self, remedy: Remedy, request: Request, user_id: str, claim_key: str, outcome: Outcome

@@ -16,6 +16,7 @@ from bot.seam.errors import SeamApiError
 from bot.services.alerting import Annotation
 from bot.services.container import Services
 from bot.services.lookup import fetch_code_and_device
+from bot.services.remedy_runner import Recovered
 from bot.slack.blocks.code import access_code_message
 from bot.slack.blocks.common import Message, notice_message
 from bot.slack.payloads import RemedyContext
@@ -245,3 +246,39 @@ async def tell_requester(
         except Exception:
             logger.exception("chat.postEphemeral fallback failed")
     logger.error("could not show the requester %s the result of %s", user_id, ctx.action)
+
+
+async def report_recovered(
+    services: Services, client: AsyncWebClient, recovered: list[Recovered]
+) -> None:
+    """Tell the clicker and the alert thread what became of remedies a restart interrupted
+    ("re-created after a restart", "the PIN change went through", "did not happen"), then
+    close their journal entries. Never raises."""
+    for item in recovered:
+        where = item.context
+        ctx = RemedyContext(
+            action=item.remedy,
+            code=str(where.get("code") or item.target_id),
+            target=item.target_id,
+            channel=str(where.get("channel") or ""),
+            ts=str(where.get("ts") or ""),
+            ephemeral=bool(where.get("ephemeral", True)),
+            response_url=str(where.get("response_url") or ""),
+        )
+        try:
+            await report_outcome(
+                services,
+                client,
+                ctx,
+                item.user_id,
+                f"{item.label} (after a restart)",
+                item.outcome,
+                item.device_id,
+                remedy_key=item.remedy,
+            )
+        except Exception:
+            logger.exception("reporting the recovered %s failed", item.remedy)
+        try:
+            await services.remedies.journal_done(item)
+        except Exception:
+            logger.exception("closing the journal entry of %s failed", item.remedy)

@@ -196,12 +196,35 @@ _V5_REMEDY_WATCHES = Migration(
     ),
 )
 
+_V6_REMEDY_JOURNAL = Migration(
+    version=6,
+    description="remedy_journal: write-ahead intent of every remedy, for crash recovery",
+    statements=(
+        """CREATE TABLE IF NOT EXISTS remedy_journal (
+    journal_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    remedy TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    access_code_id TEXT NOT NULL,   -- the code the message is about
+    target_id TEXT NOT NULL,        -- the code changed
+    device_id TEXT,
+    steps TEXT NOT NULL DEFAULT '', -- comma-separated steps done (e.g. deleted,created)
+    state TEXT NOT NULL,            -- running | done
+    secret TEXT,                    -- encrypted intent (PIN, name, schedule); NULL once done
+    context TEXT NOT NULL DEFAULT '{}',  -- where to report (response_url, channel, ts, claims)
+    created_at TEXT NOT NULL,
+    finished_at TEXT
+)""",
+        "CREATE INDEX IF NOT EXISTS remedy_journal_state ON remedy_journal(state)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_AUDIT_AND_CLAIMS,
     _V2_ALERTS_SCANS_LEASES,
     _V3_ALERT_ACTIVITY,
     _V4_EVENTS,
     _V5_REMEDY_WATCHES,
+    _V6_REMEDY_JOURNAL,
 )
 
 #: The schema version this code writes and expects (the newest migration's).

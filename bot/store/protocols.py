@@ -26,6 +26,7 @@ from bot.store.records import (
     AuditEntry,
     DigestRecord,
     FingerprintRecord,
+    JournalEntry,
     RemedyClaim,
     RemedyWatch,
     ScanRecord,
@@ -288,6 +289,36 @@ class Leadership(Protocol):
         ...
 
 
+class JournalStore(Protocol):
+    """The remedy journal: intent written before the first mutation, for crash recovery."""
+
+    async def journal_begin(
+        self,
+        *,
+        remedy: str,
+        user_id: str,
+        access_code_id: str,
+        target_id: str,
+        device_id: str | None,
+        secret: str | None,
+        context: str,
+    ) -> int:
+        """Record a remedy's intent before its first mutation. Returns its id."""
+        ...
+
+    async def journal_step(self, journal_id: int, step: str) -> None:
+        """Mark one step done."""
+        ...
+
+    async def journal_finish(self, journal_id: int) -> None:
+        """Done; the secret is erased."""
+        ...
+
+    async def journal_unfinished(self) -> list[JournalEntry]:
+        """Every remedy still recorded as running, oldest first."""
+        ...
+
+
 class WatchStore(Protocol):
     """Remedies Seam accepted but has not confirmed yet, settled by Seam events."""
 
@@ -327,7 +358,15 @@ class EventLog(Protocol):
 
 
 class StateStore(
-    AlertStore, ClaimStore, AuditLog, ScanLog, Leadership, EventLog, WatchStore, Protocol
+    AlertStore,
+    ClaimStore,
+    AuditLog,
+    ScanLog,
+    Leadership,
+    EventLog,
+    WatchStore,
+    JournalStore,
+    Protocol,
 ):
     """All of the bot's persistent state: every area above, plus `close()`."""
 

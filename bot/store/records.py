@@ -34,6 +34,7 @@ __all__ = [
     "FingerprintRecord",
     "FingerprintState",
     "IssueKind",
+    "JournalEntry",
     "RemedyClaim",
     "RemedyWatch",
     "ScanRecord",
@@ -269,4 +270,25 @@ class RemedyWatch:
     expect: WatchExpect
     channel: str | None
     ts: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One remedy's write-ahead record: written before the first Seam mutation.
+
+    `steps`: the steps done so far, in order; `secret`: the encrypted intent (never a PIN in
+    clear; erased once done); `context`: JSON of where to report and which claims to release.
+    """
+
+    journal_id: int
+    remedy: str
+    user_id: str
+    access_code_id: str
+    target_id: str
+    device_id: str | None
+    steps: tuple[str, ...]
+    state: ClaimState
+    secret: str | None
+    context: str
     created_at: datetime

@@ -44,6 +44,7 @@ from bot.store.records import (
     AuditEntry,
     DigestRecord,
     FingerprintRecord,
+    JournalEntry,
     RemedyClaim,
     RemedyWatch,
     ScanRecord,
@@ -589,6 +590,74 @@ class Store:
             (user_id, _iso(utcnow()), alert_key),
         )
         return cursor.rowcount == 1
+
+    # ----------------------------------------------------------------- remedy journal
+
+    async def journal_begin(
+        self,
+        *,
+        remedy: str,
+        user_id: str,
+        access_code_id: str,
+        target_id: str,
+        device_id: str | None,
+        secret: str | None,
+        context: str,
+    ) -> int:
+        """Record a remedy's intent before its first mutation (committed). Returns its id."""
+        cursor = await self._write(
+            "INSERT INTO remedy_journal (remedy, user_id, access_code_id, target_id, device_id,"
+            " state, secret, context, created_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+            (
+                remedy,
+                user_id,
+                access_code_id,
+                target_id,
+                device_id,
+                secret,
+                context,
+                _iso(utcnow()),
+            ),
+        )
+        return int(cursor.lastrowid or 0)
+
+    async def journal_step(self, journal_id: int, step: str) -> None:
+        """Mark one step of a running remedy done (committed before the next mutation)."""
+        await self._write(
+            "UPDATE remedy_journal SET steps = CASE WHEN steps = '' THEN ? ELSE steps || ',' || ?"
+            " END WHERE journal_id = ?",
+            (step, step, journal_id),
+        )
+
+    async def journal_finish(self, journal_id: int) -> None:
+        """The remedy is finished and reported: done, and its secret erased."""
+        await self._write(
+            "UPDATE remedy_journal SET state = 'done', secret = NULL, finished_at = ?"
+            " WHERE journal_id = ?",
+            (_iso(utcnow()), journal_id),
+        )
+
+    async def journal_unfinished(self) -> list[JournalEntry]:
+        """Every remedy recorded as running (a crash or a kill left it), oldest first."""
+        rows = await self._fetchall(
+            "SELECT * FROM remedy_journal WHERE state = 'running' ORDER BY journal_id"
+        )
+        return [
+            JournalEntry(
+                journal_id=row["journal_id"],
+                remedy=row["remedy"],
+                user_id=row["user_id"],
+                access_code_id=row["access_code_id"],
+                target_id=row["target_id"],
+                device_id=row["device_id"],
+                steps=tuple(s for s in str(row["steps"]).split(",") if s),
+                state="running",
+                secret=row["secret"],
+                context=row["context"],
+                created_at=datetime.fromisoformat(row["created_at"]),
+            )
+            for row in rows
+        ]
 
     # ----------------------------------------------------------------- remedy watches
 

@@ -357,6 +357,10 @@ async def test_a_change_still_being_made_is_settled_by_the_matching_event(
     await bot.submit(view, pin_values("5821"))
     entries = await wait_audit(bot)
     assert entries[0].outcome == "pending"
+    for _ in range(100):  # the watch is written once the outcome has been reported
+        if await bot.services.store.remedy_watch(code_id) is not None:
+            break
+        await asyncio.sleep(0.05)
     assert await bot.services.store.remedy_watch(code_id) is not None
     # Later the lock has it, and Seam says so.
     await seam_fake.fail(0)

@@ -30,7 +30,7 @@ from bot.remedies.registry import REMEDIES
 from bot.seam.errors import SeamApiError
 from bot.services.container import Services
 from bot.services.lookup import fetch_code_and_device
-from bot.services.remedy_runner import RunResult
+from bot.services.remedy_runner import RunResult, code_lock_key
 from bot.slack import ids
 from bot.slack.blocks.common import notice_message
 from bot.slack.blocks.modals import (
@@ -173,9 +173,15 @@ async def _claim_or_explain(
     return False
 
 
-def code_lock_key(access_code_id: str) -> str:
-    """The store key that lets one change at a time reach a code, whatever the remedy."""
-    return f"code_lock:{access_code_id}"
+def _where(ctx: RemedyContext) -> dict[str, Any]:
+    """Where a remedy's result goes, kept in the journal so a recovery can report it."""
+    return {
+        "code": ctx.code,
+        "response_url": ctx.response_url,
+        "channel": ctx.channel,
+        "ts": ctx.ts,
+        "ephemeral": ctx.ephemeral,
+    }
 
 
 async def _lock_or_explain(
@@ -326,8 +332,11 @@ async def _run(
                 ctx.code,
                 mask_pin(request.value) if request.value else "none",
             )
-            result = await services.remedies.run(remedy, request, user_id=user_id, claim_key=key)
+            result = await services.remedies.run(
+                remedy, request, user_id=user_id, claim_key=key, context=_where(ctx)
+            )
             await _report(services, client, ctx, remedy, user_id, result)
+            await services.remedies.journal_done(result)
     except BaseException:
         await services.remedies.release(key)
         raise
@@ -405,9 +414,15 @@ async def on_confirm(
     try:
         with services.remedies.track():
             result = await services.remedies.confirm_and_run(
-                remedy, user_id=user_id, code_id=ctx.code, target_id=ctx.target, claim_key=key
+                remedy,
+                user_id=user_id,
+                code_id=ctx.code,
+                target_id=ctx.target,
+                claim_key=key,
+                context=_where(ctx),
             )
             await _report(services, client, ctx, remedy, user_id, result)
+            await services.remedies.journal_done(result)
     except BaseException:
         await services.remedies.release(key)
         raise

@@ -15,6 +15,7 @@ from bot.store import (
     AuditLog,
     ClaimStore,
     EventLog,
+    JournalStore,
     Leadership,
     ScanLog,
     SqliteStore,
@@ -31,6 +32,7 @@ AREAS: tuple[type, ...] = (
     Leadership,
     EventLog,
     WatchStore,
+    JournalStore,
 )
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -1,0 +1,238 @@
+"""Crashes are real: the bot runs as its own process and is SIGKILLed in the middle of a remedy.
+
+The remedy journal (write-ahead) must let a restart finish or settle what the kill interrupted:
+the code exists again (or the change is confirmed), there is exactly one audit row and one
+outcome message, and no claim or code lock stays stuck. The official Seam fake holds the answer
+to the chosen mutation (`delay ... phase="after"`: Seam has done it, the bot has not heard), so
+the kill lands exactly after that step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.store import Store
+from devtools.fake_slack import FakeSlack
+from devtools.seam_fake import SeamFake
+from devtools.slack_requests import block_actions_body, signed_headers, view_submission_body
+from tests.conftest import BOT_TOKEN, SIGNING_SECRET
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class BotProcess:
+    """`python -m bot serve` on a free loopback port, against the fakes."""
+
+    def __init__(self, fake: SeamFake, slack: FakeSlack, database: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.lower().endswith("_proxy")
+            and not k.startswith(("SLACK_", "SEAM_", "ALERT_", "SCAN_", "DATABASE_", "REMEDY_"))
+        }
+        self.env.update(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SEAM_API_KEY=fake.api_key,
+            SEAM_ENDPOINT=fake.url,
+            SLACK_API_URL=slack.api_url,
+            DATABASE_PATH=str(database),
+            REMEDY_ALLOWED_USERS="*",
+            SCAN_INTERVAL_SECONDS="0",
+            PORT=str(self.port),
+            PYTHONPATH=str(ROOT),
+        )
+        self.proc: asyncio.subprocess.Process | None = None
+        self.log = database.parent / f"bot-{self.port}.log"
+
+    async def start(self) -> BotProcess:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "serve",
+            cwd=str(ROOT),
+            env=self.env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=self.log.open("wb"),
+        )
+        async with httpx.AsyncClient(trust_env=False, timeout=2) as http:
+            for _ in range(200):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get(f"{self.url}/healthz")).status_code == 200:
+                        return self
+                await asyncio.sleep(0.05)
+        raise AssertionError("the bot did not start")
+
+    async def kill(self) -> None:
+        """SIGKILL: nothing of the bot's own runs after this."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        await asyncio.wait_for(self.proc.wait(), 10)
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 15)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+    async def post(self, body: bytes) -> httpx.Response:
+        async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
+            return await http.post(
+                f"{self.url}/slack/events",
+                content=body,
+                headers=signed_headers(SIGNING_SECRET, body),
+            )
+
+
+@pytest.fixture
+async def bots() -> AsyncIterator[list[BotProcess]]:
+    started: list[BotProcess] = []
+    yield started
+    for bot in started:
+        await bot.stop()
+
+
+async def open_and_submit(
+    bot: BotProcess, slack: FakeSlack, action: str, code_id: str, values: dict[str, Any]
+) -> str:
+    """Press a remedy button on a /seam-code answer, wait for its modal, submit it."""
+    before = len(slack.calls_to("views.update"))
+    response = await bot.post(
+        block_actions_body(
+            f"remedy:{action}",
+            code_id,
+            response_url=slack.response_url("crash"),
+            trigger_id=slack.issue_trigger_id(),
+            is_ephemeral=True,
+        )
+    )
+    assert response.status_code == 200
+    await slack.wait_for_call("views.update", count=before + 1, timeout=15)
+    view_id = slack.calls_to("views.update")[-1].body["view_id"]
+    view = slack.views[view_id]
+    body = view_submission_body(
+        view["callback_id"],
+        values,
+        private_metadata=view.get("private_metadata", ""),
+        trigger_id=slack.issue_trigger_id(),
+        view_id=view["id"],
+    )
+    asyncio.get_running_loop().create_task(bot.post(body))  # the kill cuts this request off
+    return "crash"
+
+
+async def audit_rows(database: Path, action: str) -> list[Any]:
+    store = await Store.open(database)
+    try:
+        return [e for e in await store.audit_entries() if e.action == action]
+    finally:
+        await store.close()
+
+
+async def wait_for_seam_call(fake: SeamFake, path: str) -> None:
+    for _ in range(300):
+        if await fake.calls(path):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{path} was never called")
+
+
+async def test_killed_between_delete_and_create_the_code_is_recreated_after_restart(
+    tmp_path: Path, seam_fake: SeamFake, slack: FakeSlack, bots: list[BotProcess]
+) -> None:
+    database = tmp_path / "bot.sqlite3"
+    code_id = seam_fake.ids["codes"]["external_modification"]
+    before = await seam_fake.get_access_code(code_id)
+    assert before is not None
+    bot = await BotProcess(seam_fake, slack, database).start()
+    bots.append(bot)
+    await seam_fake.reset()
+    await seam_fake.delay(60, paths=["/access_codes/delete"], phase="after")
+    key = await open_and_submit(bot, slack, "delete_and_recreate", code_id, {})
+    await wait_for_seam_call(seam_fake, "/access_codes/delete")
+    await asyncio.sleep(0.3)  # Seam has deleted it; its answer is held back
+    await bot.kill()
+    await seam_fake.delay(0)
+    assert await seam_fake.get_access_code(code_id) is None  # gone: the dangerous moment
+    assert await seam_fake.calls("/access_codes/create") == []
+
+    restarted = await BotProcess(seam_fake, slack, database).start()
+    bots.append(restarted)
+    await slack.wait_for_response(key, timeout=20)
+    creates = await seam_fake.calls("/access_codes/create")
+    assert len(creates) == 1
+    body = creates[0]["body"]
+    assert body["name"] == before["name"] and body["device_id"] == before["device_id"]
+    rows = await audit_rows(database, "delete_and_recreate")
+    assert len(rows) == 1 and rows[0].outcome == "success" and "after a restart" in rows[0].detail
+    assert before["code"] not in rows[0].detail  # never the PIN
+    messages = slack.responses[key]
+    assert len(messages) == 1 and "after a restart" in json.dumps(messages[0])
+    assert before["code"] not in json.dumps(messages[0])
+    # Nothing is left stuck: the journal is closed, its secret erased, the code lock free.
+    store = await Store.open(database)
+    try:
+        assert await store.journal_unfinished() == []
+        assert await store.remedy_claim(f"code_lock:{code_id}") is None
+    finally:
+        await store.close()
+
+
+async def test_killed_after_seam_took_the_new_pin_the_change_is_confirmed_after_restart(
+    tmp_path: Path, seam_fake: SeamFake, slack: FakeSlack, bots: list[BotProcess]
+) -> None:
+    database = tmp_path / "bot.sqlite3"
+    code_id = seam_fake.ids["codes"]["failed_to_set"]
+    bot = await BotProcess(seam_fake, slack, database).start()
+    bots.append(bot)
+    await seam_fake.reset()
+    await seam_fake.delay(60, paths=["/access_codes/update"], phase="after")
+    key = await open_and_submit(
+        bot, slack, "update_pin", code_id, {"new_pin": {"pin_value": "5821"}}
+    )
+    await wait_for_seam_call(seam_fake, "/access_codes/update")
+    await asyncio.sleep(0.3)
+    await bot.kill()
+    await seam_fake.delay(0)
+    after = await seam_fake.get_access_code(code_id)
+    assert after is not None and after["code"] == "5821"  # Seam took it
+
+    restarted = await BotProcess(seam_fake, slack, database).start()
+    bots.append(restarted)
+    await slack.wait_for_response(key, timeout=20)
+    rows = await audit_rows(database, "update_pin")
+    assert len(rows) == 1 and rows[0].outcome == "success" and "went through" in rows[0].detail
+    assert "5821" not in rows[0].detail
+    assert len(slack.responses[key]) == 1 and "5821" not in json.dumps(slack.responses[key])
+    assert len(await seam_fake.calls("/access_codes/update")) == 1  # never re-sent
+    store = await Store.open(database)
+    try:
+        assert await store.journal_unfinished() == []
+        assert await store.remedy_claim(f"code_lock:{code_id}") is None
+    finally:
+        await store.close()
