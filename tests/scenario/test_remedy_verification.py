@@ -46,3 +46,10 @@ async def test_an_update_the_lock_never_shows_is_still_working_not_done(bot: Bot
     assert entries[0].outcome == "pending"
     text = reply_text(await bot.reply(key, wait=15))
     assert "has not confirmed" in text and "5821" not in text
+
+
+async def test_seam_code_shows_the_locks_own_warnings_too(bot: Bot) -> None:
+    code_id = bot.seam.ids["codes"]["external_modification"]  # on the Garage Entry lock
+    _, key, _ = await bot.command(code_id)
+    text = reply_text(await bot.reply(key))
+    assert "The lock itself reports" in text and "third_party_integration_detected" in text

@@ -33,6 +33,8 @@ from bot.slack.blocks.common import Message, render
 
 #: Issues shown in full before "…and N more".
 MAX_ISSUES_SHOWN = 20
+#: The lock's own errors and warnings shown under a code (those not already on the code).
+MAX_LOCK_ISSUES_SHOWN = 5
 
 #: Button labels of the read-only actions (the remedies' own labels are on each remedy).
 READ_ONLY_LABELS: dict[str, str] = {
@@ -209,6 +211,18 @@ def access_code_message(
                 ]
             )
         )
+    on_code = {(i.code, i.kind) for i in issues}
+    lock_issues = [
+        i for i in (device.issues if device is not None else []) if (i.code, i.kind) not in on_code
+    ][:MAX_LOCK_ISSUES_SHOWN]
+    if lock_issues:
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text="*The lock itself reports:*")])
+        )
+        for issue in lock_issues:
+            blocks.append(
+                issue_block(issue, catalogue.lookup(issue.code, issue.kind, message=issue.message))
+            )
     buttons = remedy_buttons(code, code_actions(code, entries))
     if buttons is not None:
         if code.code:
