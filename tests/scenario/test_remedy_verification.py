@@ -53,3 +53,37 @@ async def test_seam_code_shows_the_locks_own_warnings_too(bot: Bot) -> None:
     _, key, _ = await bot.command(code_id)
     text = reply_text(await bot.reply(key))
     assert "The lock itself reports" in text and "third_party_integration_detected" in text
+
+
+async def test_a_busy_database_never_delays_the_ack_and_the_remedy_still_runs_once(
+    bot: Bot,
+) -> None:
+    import sqlite3
+    import threading
+    import time
+
+    code_id = bot.seam.ids["codes"]["duplicate"]
+    view, key = await open_modal(bot, "delete_unmanaged", code_id)
+    locked = threading.Event()
+
+    def hold_the_database() -> None:
+        db = sqlite3.connect(bot.settings.database_path, timeout=1)
+        db.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        time.sleep(4)
+        db.rollback()
+        db.close()
+
+    holder = threading.Thread(target=hold_the_database)
+    holder.start()
+    locked.wait(5)
+    started = time.monotonic()
+    response = await bot.submit(view, {})
+    took = time.monotonic() - started
+    assert response.status_code == 200 and took < 1.0, took
+    assert "Working on it" in response.text
+    holder.join()
+    entries = await wait_audit(bot)
+    assert [e.action for e in entries] == ["delete_unmanaged"]
+    assert len(await bot.seam.calls("/access_codes/unmanaged/delete")) == 1
+    assert "Delete unmanaged duplicate" in reply_text(await bot.reply(key, wait=20))

@@ -152,25 +152,88 @@ def _submitted(
     return ctx, remedy
 
 
-async def _claim_or_explain(
-    ack: AsyncAck, services: Services, ctx: RemedyContext, remedy: Remedy, key: str, user_id: str
-) -> bool:
-    """The exactly-once gate. Returns True when this submission may run."""
-    if await services.remedies.claim(key, user_id):
-        return True
+#: Seconds the claims may take before the submission is acked anyway (Slack allows 3 s, and
+#: the PIN checks may already have used 2): a busy database never fails the modal.
+CLAIM_BUDGET = 0.8
+
+
+async def _refusal(services: Services, key: str) -> str:
+    """Why the exactly-once claim `key` is taken: who is running it, or already did it."""
     claim = await services.remedies.holder(key)
     who = f"<@{escape_mrkdwn(claim.user_id, 40)}>" if claim else "someone"
     state = "is already running it" if claim and claim.state == "running" else "already did it"
     outcome = f" ({escape_mrkdwn(claim.outcome, 200)})" if claim and claim.outcome else ""
+    return f":information_source: {who} {state}{outcome}. Nothing more was sent to Seam."
+
+
+async def _take_claims(
+    services: Services, remedy: Remedy, key: str, lock: str, user_id: str
+) -> str | None:
+    """The exactly-once claim, then the code lock (one mutation per code at a time, across
+    remedies, people and processes: both live in the store). None when both are taken;
+    otherwise the text saying why not (and nothing is held)."""
+    if not await services.remedies.claim(key, user_id):
+        return await _refusal(services, key)
+    if await services.remedies.claim(
+        lock, user_id, stale_after=remedy.exclusive_seconds, note=remedy.label
+    ):
+        return None
+    await services.remedies.release(key)
+    holder = await services.remedies.holder(lock)
+    who = f"<@{escape_mrkdwn(holder.user_id, 40)}>" if holder else "Someone"
+    what = f" (*{escape_mrkdwn(holder.outcome, 60)}*)" if holder and holder.outcome else ""
+    return (
+        f":information_source: {who} is changing this code right now{what}. Nothing was sent "
+        "to Seam; re-check the code when they are done, then try again if needed."
+    )
+
+
+async def _gate(
+    ack: AsyncAck,
+    client: AsyncWebClient,
+    services: Services,
+    ctx: RemedyContext,
+    remedy: Remedy,
+    view_id: str,
+    key: str,
+    lock: str,
+    user_id: str,
+) -> bool:
+    """Take the claims and ack within `CLAIM_BUDGET` seconds whatever the store does.
+
+    Quick store: a refusal is answered inside the modal, a go-ahead closes it. Slow store: the
+    modal is acked at once as "Working on it…", the claims finish after the ack, and a refusal
+    is shown with `views.update`. True when the remedy may run.
+    """
+    task = asyncio.create_task(_take_claims(services, remedy, key, lock, user_id))
+    done, _ = await asyncio.wait({task}, timeout=CLAIM_BUDGET)
+    if task in done:
+        refusal = task.result()
+        if refusal is not None:
+            await ack(response_action="update", view=message_modal(ctx, remedy.title, refusal))
+            return False
+        await ack()
+        return True
+    logger.warning("the store is slow: acking %s before its claims are taken", remedy.key)
     await ack(
         response_action="update",
         view=message_modal(
             ctx,
             remedy.title,
-            f":information_source: {who} {state}{outcome}. Nothing more was sent to Seam.",
+            ":hourglass_flowing_sand: Working on it… the bot's database is slow right now; the "
+            "result is posted where you clicked.",
         ),
     )
-    return False
+    refusal = await task
+    if refusal is not None:
+        try:
+            await client.views_update(
+                view_id=view_id, view=message_modal(ctx, remedy.title, refusal)
+            )
+        except Exception:
+            logger.exception("views.update with the refusal failed")
+        return False
+    return True
 
 
 def _where(ctx: RemedyContext) -> dict[str, Any]:
@@ -182,38 +245,6 @@ def _where(ctx: RemedyContext) -> dict[str, Any]:
         "ts": ctx.ts,
         "ephemeral": ctx.ephemeral,
     }
-
-
-async def _lock_or_explain(
-    ack: AsyncAck,
-    services: Services,
-    ctx: RemedyContext,
-    remedy: Remedy,
-    lock: str,
-    claim: str,
-    user_id: str,
-) -> bool:
-    """One mutation per code at a time (across remedies, people and processes: the lock lives
-    in the store). True when taken; otherwise the submission's claim is released and the
-    person is told who is changing the code with what."""
-    if await services.remedies.claim(
-        lock, user_id, stale_after=remedy.exclusive_seconds, note=remedy.label
-    ):
-        return True
-    await services.remedies.release(claim)
-    holder = await services.remedies.holder(lock)
-    who = f"<@{escape_mrkdwn(holder.user_id, 40)}>" if holder else "Someone"
-    what = f" (*{escape_mrkdwn(holder.outcome, 60)}*)" if holder and holder.outcome else ""
-    await ack(
-        response_action="update",
-        view=message_modal(
-            ctx,
-            remedy.title,
-            f":information_source: {who} is changing this code right now{what}. Nothing was "
-            "sent to Seam; re-check the code when they are done, then try again if needed.",
-        ),
-    )
-    return False
 
 
 async def _report(
@@ -305,11 +336,9 @@ async def on_pin_entry(
         return
     key = f"{remedy.key}:{ctx.code}:{view.get('id') or ''}"
     busy = code_lock_key(ctx.code)
-    if not await _claim_or_explain(ack, services, ctx, remedy, key, user_id):
+    view_id = str(view.get("id") or "")
+    if not await _gate(ack, client, services, ctx, remedy, view_id, key, busy, user_id):
         return
-    if not await _lock_or_explain(ack, services, ctx, remedy, busy, key, user_id):
-        return
-    await ack()
     await _run(services, client, ctx, remedy, request, user_id, key, busy)
 
 
@@ -406,11 +435,9 @@ async def on_confirm(
     user_id = user_id_of(body)
     key = f"{remedy.key}:{ctx.target}"
     busy = code_lock_key(ctx.target)
-    if not await _claim_or_explain(ack, services, ctx, remedy, key, user_id):
+    view_id = str(view.get("id") or "")
+    if not await _gate(ack, client, services, ctx, remedy, view_id, key, busy, user_id):
         return
-    if not await _lock_or_explain(ack, services, ctx, remedy, busy, key, user_id):
-        return
-    await ack()
     try:
         with services.remedies.track():
             result = await services.remedies.confirm_and_run(
