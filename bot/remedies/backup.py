@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from bot.domain.text import escape_mrkdwn
+from bot.domain.text import escape_mrkdwn, slack_date
 from bot.remedies.base import BaseRemedy, Outcome, Proposal, Request, refusal
 from bot.seam.client import SeamClient
 from bot.seam.errors import SeamApiError
@@ -85,9 +85,17 @@ class UseBackupCode(BaseRemedy):
         outcome, backup = await pull_backup(seam, request.target)
         if backup is None:
             return outcome
+        original = request.target
+        lock = request.device.name if request.device is not None else original.device_id
+        starts = backup.starts_at or original.starts_at
+        ends = backup.ends_at or original.ends_at
+        valid = f"{slack_date(starts)} → {slack_date(ends)}" if starts and ends else "ongoing"
         note = (
-            f"Give the guest this PIN: `{escape_mrkdwn(backup.code or 'not assigned yet', 20)}` "
-            f"({escape_mrkdwn(backup.name or 'backup code', 100)}). Only you can see this message."
+            f"Give the guest this PIN: `{escape_mrkdwn(backup.code or 'not assigned yet', 20)}`\n"
+            f"It stands in for *{escape_mrkdwn(original.name or 'the failing code', 100)}* on "
+            f"*{escape_mrkdwn(lock, 100)}*, valid {valid} (backup code "
+            f"`{escape_mrkdwn(backup.access_code_id, 64)}`). Only you can see this message; "
+            "*Show backup PIN* shows it again."
         )
         return Outcome(
             outcome.status,

@@ -7,6 +7,7 @@ anything, as a lying server would), the Slack fake, real SQLite.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from tests.conftest import Bot, reply_text
 from tests.scenario.test_remedies import open_modal, wait_audit
@@ -87,3 +88,33 @@ async def test_a_busy_database_never_delays_the_ack_and_the_remedy_still_runs_on
     assert [e.action for e in entries] == ["delete_unmanaged"]
     assert len(await bot.seam.calls("/access_codes/unmanaged/delete")) == 1
     assert "Delete unmanaged duplicate" in reply_text(await bot.reply(key, wait=20))
+
+
+async def test_a_pulled_backup_pin_can_be_shown_again_to_allowed_users_only(
+    tmp_path: Any, seam_fake: Any, slack: Any
+) -> None:
+    from tests.conftest import serve_bot
+
+    async for bot in serve_bot(tmp_path, seam_fake, slack, remedy_allowed_users="U111"):
+        code_id = seam_fake.ids["codes"]["failed_to_set"]
+        view, key = await open_modal(bot, "pull_backup", code_id)
+        await bot.submit(view, {})
+        note = await bot.reply(key)
+        text = reply_text(note)
+        assert "stands in for" in text and "Unit 2B Front Door" in text and "valid" in text
+        button = next(
+            e
+            for b in note["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == "show_pin"
+        )
+        backup = await seam_fake.get_access_code(button["value"])
+        assert backup is not None and backup["code"]
+        _, again = await bot.press("show_pin", button["value"])  # later, the same person
+        assert backup["code"] in reply_text(await bot.reply(again))
+        _, other = await bot.press("show_pin", button["value"], user_id="U999")
+        refused = reply_text(await bot.reply(other))
+        assert "can't run remedies" in refused and backup["code"] not in refused
+        shows = [e for e in await bot.services.store.audit_entries() if e.action == "show_pin"]
+        assert len(shows) == 1 and shows[0].access_code_id == button["value"]

@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
 from bot.domain.text import plain
 from bot.slack import ids
@@ -83,3 +89,13 @@ def usage_message() -> Message:
         text=f"Usage: {ids.COMMAND} <access_code_id>",
         blocks=render([SectionBlock(text=MarkdownTextObject(text=text))]),
     )
+
+
+def with_show_pin(message: Message, access_code_id: str, label: str = "Show PIN") -> Message:
+    """`message` plus a Show PIN button for `access_code_id` (reveals it ephemerally to allowed
+    users, audited)."""
+    button = ButtonElement(
+        text=plain(label, 75), action_id=ids.ACTION_SHOW_PIN, value=access_code_id
+    )
+    actions = ActionsBlock(elements=[button]).to_dict()
+    return Message(text=message.text, blocks=[*message.blocks, actions][:MAX_MESSAGE_BLOCKS])

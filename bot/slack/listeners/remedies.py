@@ -32,7 +32,7 @@ from bot.services.container import Services
 from bot.services.lookup import fetch_code_and_device
 from bot.services.remedy_runner import RunResult, code_lock_key
 from bot.slack import ids
-from bot.slack.blocks.common import notice_message
+from bot.slack.blocks.common import notice_message, with_show_pin
 from bot.slack.blocks.modals import (
     code_summary,
     confirm_modal,
@@ -258,13 +258,11 @@ async def _report(
     """Tell the requester any private note (a backup PIN), then report the outcome."""
     if result.outcome.private_note:
         title = result.outcome.private_title or remedy.label
-        await tell_requester(
-            services,
-            client,
-            ctx,
-            user_id,
-            notice_message(title, result.outcome.private_note, emoji=":key:"),
-        )
+        note = notice_message(title, result.outcome.private_note, emoji=":key:")
+        backup_id = (result.outcome.detail or {}).get("backup_access_code_id")
+        if backup_id:  # the PIN can be shown again (allowed users, audited) from here
+            note = with_show_pin(note, str(backup_id), "Show backup PIN")
+        await tell_requester(services, client, ctx, user_id, note)
     await report_outcome(
         services,
         client,
