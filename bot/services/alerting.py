@@ -49,8 +49,9 @@ app does not request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -395,9 +396,7 @@ class AlertService:
             )
             return False
         message = self.renderer.door_refused(code, device, at=at)
-        async with self._lock:
-            self._blocked = set()
-            self._report = ReconcileReport()
+        async with self._outside_reconcile():
             delivery = await self._send(self.channel, message, alert_key=f"door:{access_code_id}")
         return delivery.status == "ok"
 
@@ -407,10 +406,16 @@ class AlertService:
         """Say in an alert's thread that a watched change settled (Seam confirmed it, or the
         lock refused it). True when posted. Never raises for Slack failures."""
         message = self.renderer.remedy_settled(label=label, by=by, ok=ok, detail=detail)
+        async with self._outside_reconcile():
+            return await self._reply(channel, ts, message)
+
+    @contextlib.asynccontextmanager
+    async def _outside_reconcile(self) -> AsyncIterator[None]:
+        """One message outside a reconcile: the same lock, pacing and channel checks."""
         async with self._lock:
             self._blocked = set()
             self._report = ReconcileReport()
-            return await self._reply(channel, ts, message)
+            yield
 
     async def refresh_devices(
         self, device_ids: Collection[str], *, annotation: Annotation | None = None

@@ -106,8 +106,10 @@ async def report_outcome(
     device_id: str | None = None,
     *,
     remedy_key: str = "",
-) -> None:
+) -> tuple[str, str] | None:
     """Tell people what a remedy did, where they clicked and where the team looks.
+
+    Returns the alert thread `(channel, ts)` the team was told in, or None.
 
     Success, pending or unknown: the message the button was on is replaced with the code's
     fresh state and an outcome line (an ephemeral `/seam-code` answer), and the code's alert in
@@ -129,7 +131,7 @@ async def report_outcome(
             notice_message(f"{label} failed", escape_mrkdwn(outcome.summary, 600), emoji=":x:"),
             replace_original=False,
         )
-        return
+        return None
     if ctx.ephemeral:
         try:
             code, device = await fetch_code_and_device(services.seam, ctx.code)
@@ -185,6 +187,7 @@ async def report_outcome(
             await services.refresh_devices([refresh_id], annotation=annotation)
         except Exception:
             logger.exception("refreshing the alert after %s failed", label)
+    return thread
 
 
 async def show_working(

@@ -54,58 +54,25 @@ async def _thread_reply(client: AsyncWebClient, channel: str, ts: str, text: str
         logger.exception("could not post the alert thread reply")
 
 
-async def _record_and_announce(
-    services: Services,
-    client: AsyncWebClient,
-    press: Press,
-    alert_key: str,
-    action: str,
-    outcome: str,
-    announcement: str,
-) -> None:
-    """Audit the change, say it in the alert's thread, and refresh the alert in place."""
-    await _announce(
-        services,
-        client,
-        press.user_id,
-        press.channel,
-        press.ts,
-        alert_key,
-        action,
-        outcome,
-        announcement,
-    )
-
-
 async def _announce(
     services: Services,
     client: AsyncWebClient,
     user_id: str,
-    channel: str,
-    ts: str,
     alert_key: str,
     action: str,
     outcome: str,
     announcement: str,
 ) -> None:
-    """Audit, reply in the thread of the alert that changed (its own message, from the store,
-    never the clicked message's ids), and refresh it."""
+    """Audit the change, reply in the thread of the alert that changed (its own message, from
+    the store, never the clicked message's ids), and refresh it in place."""
     await services.store.record_audit(
         user_id=user_id, action=action, outcome=outcome, detail=alert_key
     )
     record = await services.store.alert(alert_key)
-    if record is not None and record.channel and record.ts:
-        channel, ts = record.channel, record.ts
-    else:
-        channel = ts = ""  # not posted on its own (pending or in a digest): nothing to thread
-    await _thread_reply(client, channel, ts, announcement)
-    await _refresh(services, alert_key)
-
-
-async def _refresh(services: Services, alert_key: str) -> None:
-    record = await services.store.alert(alert_key)
-    if record is None or not record.device_id:
+    if record is None:
         return
+    if record.channel and record.ts:  # else pending or in a digest: no thread of its own
+        await _thread_reply(client, record.channel, record.ts, announcement)
     try:
         await services.refresh_devices([record.device_id])
     except Exception:
@@ -140,10 +107,10 @@ async def acknowledge(
             replace_original=False,
         )
         return
-    await _record_and_announce(
+    await _announce(
         services,
         client,
-        press,
+        press.user_id,
         key,
         "acknowledge",
         "acknowledged",
@@ -192,10 +159,10 @@ async def snooze(
             replace_original=False,
         )
         return
-    await _record_and_announce(
+    await _announce(
         services,
         client,
-        press,
+        press.user_id,
         key,
         "snooze",
         f"snoozed until {until.isoformat(timespec='minutes')}",
@@ -226,10 +193,10 @@ async def reopen(
         )
         return
     verb = "unsnoozed" if undo == "unsnooze" else "unacknowledged"
-    await _record_and_announce(
+    await _announce(
         services,
         client,
-        press,
+        press.user_id,
         key,
         undo,
         "open",
@@ -312,8 +279,6 @@ async def on_snooze_until(
         services,
         client,
         user_id,
-        ctx.channel,
-        ctx.ts,
         key,
         "snooze",
         f"snoozed until {until.isoformat(timespec='minutes')}",

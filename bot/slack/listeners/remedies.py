@@ -263,7 +263,7 @@ async def _report(
         if backup_id:  # the PIN can be shown again (allowed users, audited) from here
             note = with_show_pin(note, str(backup_id), "Show backup PIN")
         await tell_requester(services, client, ctx, user_id, note)
-    await report_outcome(
+    thread = await report_outcome(
         services,
         client,
         ctx,
@@ -273,10 +273,6 @@ async def _report(
         result.device_id,
         remedy_key=remedy.key,
     )
-    thread = (ctx.channel, ctx.ts) if not ctx.ephemeral and ctx.channel and ctx.ts else None
-    if thread is None and services.alerts is not None:
-        alert = await services.alerts.alert_for(ctx.code, result.device_id)
-        thread = (alert.channel, alert.ts) if alert and alert.channel and alert.ts else None
     if await services.remedies.watch(remedy, result, user_id, thread):
         logger.info("watching %s on %s until Seam confirms it", remedy.key, result.target_id)
 
