@@ -239,7 +239,10 @@ async def build_web_app(
         elif settings.alert_channel:
             services.alerts = build_alert_service(services, bolt.client)
         events.alerts = services.alerts
-        recovery = asyncio.create_task(_recover(services, bolt.client), name="remedy-recovery")
+        stopping = asyncio.Event()
+        recovery = asyncio.create_task(
+            _recovery_loop(services, bolt.client, stopping), name="remedy-recovery"
+        )
         if not settings.remedy_allowed_users:
             logger.warning(
                 "REMEDY_ALLOWED_USERS is empty: nobody may run remedies, reveal PINs, snooze or "
@@ -256,7 +259,9 @@ async def build_web_app(
         yield
         if scanner is not None:
             await scanner.stop()
+        stopping.set()
         await asyncio.wait({recovery}, timeout=10)
+        recovery.cancel()
         await services.drain()
         await events.drain()
         if seam is None:
@@ -270,15 +275,29 @@ async def build_web_app(
     return webapp
 
 
-async def _recover(services: Services, client: AsyncWebClient) -> None:
-    """At start-up: finish and report the remedies a stop interrupted (the journal)."""
-    try:
-        recovered = await services.remedies.recover()
-        if recovered:
-            logger.warning("finishing %d remedy(ies) a restart interrupted", len(recovered))
-            await report_recovered(services, client, recovered)
-    except Exception:
-        logger.exception("recovering interrupted remedies failed; they stay in the journal")
+async def _recovery_loop(
+    services: Services, client: AsyncWebClient, stopping: asyncio.Event
+) -> None:
+    """Keep this process's remedies alive and finish what no process keeps alive any more.
+
+    Every quarter of `REMEDY_RECOVERY_SECONDS`, from start-up until `stopping` is set: a
+    heartbeat for the remedies running here, then `RemedyRunner.sweep` (journal entries and
+    claims idle for `REMEDY_RECOVERY_SECONDS`: a killed process, or a result the store could not
+    write), and their real outcome told to the clicker and the alert thread. Never raises.
+    """
+    remedies = services.remedies
+    interval = services.settings.remedy_recovery_seconds / 4
+    while not stopping.is_set():
+        try:
+            await remedies.heartbeat()
+            recovered = await remedies.sweep()
+            if recovered:
+                logger.warning("finishing %d interrupted remedy(ies)", len(recovered))
+                await report_recovered(services, client, recovered)
+        except Exception:
+            logger.exception("recovering interrupted remedies failed; they stay in the journal")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), interval)
 
 
 #: Where the web application keeps its `Services` and Bolt app (for tests).

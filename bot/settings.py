@@ -63,6 +63,7 @@ class Settings(BaseSettings):
 
     seam_webhook_secret: SecretStr | None = None
     journal_key: SecretStr | None = None
+    remedy_recovery_seconds: float = Field(default=60.0, ge=2, le=3600)
 
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"

@@ -22,9 +22,11 @@
 //         POST|DELETE /access_codes/unmanaged/delete             {access_code_id, sync?}
 //         POST|PATCH /access_codes/unmanaged/convert_to_managed  {access_code_id, allow_external_modification?}
 //     - control routes for tests under /_shim/ (no auth; loopback only; JSON in and out):
-//         POST /_shim/delay  {seconds, paths?, phase?: "after"|"before"}   hold matching responses
-//                            (0 clears all delays; latest matching rule wins; default "after" =
-//                            the fake handles the request at once, the response waits)
+//         POST /_shim/delay  {seconds, paths?, phase?: "after"|"before"|"drop"}   hold matching
+//                            responses (0 clears all delays; latest matching rule wins; default
+//                            "after" = the fake handles the request at once, the response waits;
+//                            "drop" = held before the fake sees it, and never handled if the
+//                            client goes away meanwhile: a request lost on its way)
 //         POST /_shim/fail   {status, paths?, methods?, count?, retry_after?, body?: null|"json"|str}
 //                            answer matching requests with that failure (status 0 clears; rules
 //                            apply in the order added; count absent = until cleared)
@@ -1235,8 +1237,8 @@ const makeShimRoutes = (ctx) => ({
       state.delays = []
     } else {
       const phase = b.phase ?? "after"
-      if (phase !== "after" && phase !== "before") {
-        return jsonResult(400, { ok: false, error: 'phase must be "after" or "before"' })
+      if (phase !== "after" && phase !== "before" && phase !== "drop") {
+        return jsonResult(400, { ok: false, error: 'phase must be "after", "before" or "drop"' })
       }
       state.delays.push({ seconds, paths: normalizePaths(b.paths), phase })
     }
@@ -1423,6 +1425,13 @@ const main = async () => {
     const started = Date.now()
     const delay = findDelay(path)
     if (delay?.phase === "before") await sleep(delay.seconds * 1000)
+    if (delay?.phase === "drop") {
+      const gone = new Promise((resolve) => res.once("close", () => resolve(true)))
+      if (await Promise.race([gone, sleep(delay.seconds * 1000).then(() => false)])) {
+        call.status = "dropped"
+        return undefined
+      }
+    }
 
     const targetId = { ...call.query, ...(parsedBody ?? {}) }.access_code_id
     const before = db.access_codes.find((ac) => ac.access_code_id === targetId)

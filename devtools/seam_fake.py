@@ -329,7 +329,7 @@ class SeamFake:
         seconds: float,
         paths: Sequence[str] | None = None,
         *,
-        phase: Literal["after", "before"] = "after",
+        phase: Literal["after", "before", "drop"] = "after",
     ) -> None:
         """Slow matching Seam API responses by `seconds` (0 clears every delay).
 
@@ -337,6 +337,8 @@ class SeamFake:
         `phase="after"` (default): the fake handles the request at once and the *response* is
         held back, so a client that times out has still changed state. `phase="before"`: the
         request reaches the fake only after the delay (it is still processed if the client left).
+        `phase="drop"`: held the same way, but never processed if the client goes away meanwhile
+        (a request lost on its way: Seam never saw it).
         The latest matching delay wins.
         """
         await self._control(

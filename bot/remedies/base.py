@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from bot.domain.text import redact_pins
@@ -306,7 +306,7 @@ async def read_back(
     deadline = loop.time() + window
     while True:
         try:
-            code: AccessCode | None = await seam.get_access_code(access_code_id)
+            code: AccessCode | None = await seam.find_access_code(access_code_id)
         except SeamNotFoundError:
             code = None
         except SeamApiError as exc:
@@ -371,10 +371,47 @@ class BaseRemedy:
     async def recover(
         self, seam: SeamClient, target_id: str, steps: tuple[str, ...], intent: dict[str, Any]
     ) -> Outcome:
-        """By default the bot cannot tell: it says so and asks for a re-check."""
-        return Outcome(
+        """By default, read the target once and compare with `settles_when`: gone after a
+        delete, managed after a convert (Seam's convert answers only once it is done, so an
+        unmanaged code means it did not happen). Otherwise the bot cannot tell and says so."""
+        unsure = Outcome(
             "unknown",
-            "The bot restarted while this ran; Seam may or may not have applied it. Re-check "
-            "the code before trying again.",
+            "The bot was interrupted while this ran; Seam may or may not have applied it. "
+            "Re-check the code before trying again.",
             changed=True,
+        )
+        if self.settles_when not in ("gone", "managed"):
+            return unsure
+        try:
+            code: AccessCode | None = await seam.find_access_code(target_id)
+        except SeamNotFoundError:
+            code = None
+        except SeamApiError as exc:
+            return refusal(exc, "read the code back", sent=True)
+        if self.settles_when == "gone":
+            if code is None:
+                return Outcome(
+                    "success",
+                    "Verified: the code is gone from Seam (read back after the interruption).",
+                    changed=True,
+                )
+            return replace(
+                unsure,
+                summary="The bot was interrupted while this ran and Seam still lists the code: "
+                "the lock may still be removing it. Re-check before trying again.",
+            )
+        if code is not None and code.is_managed:
+            return Outcome(
+                "success",
+                "Verified: Seam now manages the former duplicate (read back after the "
+                "interruption).",
+                changed=True,
+            )
+        if code is None:
+            return replace(unsure, summary="The code is gone from Seam; re-check the lock.")
+        return Outcome(
+            "error",
+            "It did not happen: the code is still unmanaged (the bot was interrupted before "
+            "Seam converted it); nothing changed. Try again.",
+            changed=False,
         )

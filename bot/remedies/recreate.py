@@ -153,7 +153,7 @@ class DeleteAndRecreate(BaseRemedy):
             return Outcome(
                 "success",
                 f"The code was deleted and created again; its new access_code_id is "
-                f"{created[-1]} (confirmed after the bot restarted).",
+                f"{created[-1]} (confirmed by reading it back afterwards).",
                 changed=True,
                 detail={"new_access_code_id": created[-1]},
             )
@@ -161,7 +161,7 @@ class DeleteAndRecreate(BaseRemedy):
             await seam.get_access_code(target_id)
             return Outcome(
                 "error",
-                "It did not happen: the bot restarted before deleting the code, which is "
+                "It did not happen: the bot was interrupted before deleting the code, which is "
                 "unchanged. Try again.",
                 changed=False,
             )
@@ -174,7 +174,7 @@ class DeleteAndRecreate(BaseRemedy):
         if not device_id:
             return Outcome(
                 "error",
-                "The code was deleted and the bot restarted before creating it again; the "
+                "The code was deleted and the bot was interrupted before creating it again; the "
                 "journal does not say where. Create it again in Seam Console.",
                 changed=True,
             )
@@ -190,7 +190,7 @@ class DeleteAndRecreate(BaseRemedy):
         if existing:
             return Outcome(
                 "success",
-                "The code was deleted and created again before the bot restarted; its new "
+                "The code was deleted and created again before the bot was interrupted; its new "
                 f"access_code_id is {existing[0].access_code_id}.",
                 changed=True,
                 detail={"new_access_code_id": existing[0].access_code_id},
@@ -201,15 +201,16 @@ class DeleteAndRecreate(BaseRemedy):
             failed = refusal(exc, "create the code again")
             return Outcome(
                 "error",
-                "The code was deleted before the bot restarted, and "
+                "The code was deleted before the bot was interrupted, and "
                 + failed.summary
                 + " Create it again in Seam Console.",
                 changed=True,
             )
         return Outcome(
             "success",
-            "The code was deleted before the bot restarted; it has been created again with the "
-            f"same name, PIN and schedule. Its new access_code_id is {new_code.access_code_id}.",
+            "The code was deleted before the bot was interrupted; it has been created again "
+            "with the same name, PIN and schedule. Its new access_code_id is "
+            f"{new_code.access_code_id}.",
             changed=True,
             detail={"new_access_code_id": new_code.access_code_id},
         )

@@ -113,12 +113,12 @@ class UpdatePin(BaseRemedy):
         if intent.get("pin") and code.code == intent["pin"]:
             return Outcome(
                 "success",
-                "The PIN change went through (confirmed after the bot restarted).",
+                "The PIN change went through (confirmed by reading it back afterwards).",
                 changed=True,
             )
         return Outcome(
             "error",
-            "The PIN change did not happen (the bot restarted before Seam took it); nothing "
+            "The PIN change did not happen (the bot was interrupted before Seam took it); nothing "
             "changed. Try again.",
             changed=False,
         )

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from bot.seam.errors import SeamApiError, SeamNotFoundError
 from bot.services.journal import SecretBox
 from bot.services.lookup import fetch_code_and_device
 from bot.settings import Settings
-from bot.store import RemedyClaim, RemedyWatch, StateStore
+from bot.store import JournalEntry, RemedyClaim, RemedyWatch, StateStore, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,14 @@ class RunResult:
     target_id: str
     device_id: str | None
     journal_id: int | None = None
+    recorded: bool = True
+
+
+#: Added to what the clicker is told when the store failed after Seam was asked.
+UNRECORDED_NOTE = (
+    " The bot could not write this down (its database cannot be written right now); it keeps "
+    "trying, and confirms here once it is recorded."
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +77,9 @@ class Recovered:
     """A remedy the bot had not finished when it stopped, and what Seam shows now.
 
     `context`: where its result goes (`response_url`, `channel`, `ts`, `ephemeral`, `code`);
-    `label`: the remedy's label. Report it, then `RemedyRunner.journal_done`.
+    `label`: the remedy's label; `restarted`: False when this process ran it and only the
+    recording failed (its database could not be written). Report it, then
+    `RemedyRunner.journal_done`.
     """
 
     journal_id: int
@@ -79,6 +90,8 @@ class Recovered:
     target_id: str
     device_id: str | None
     context: dict[str, Any]
+    restarted: bool = True
+    recorded: bool = True
 
 
 class RemedyRunner:
@@ -104,6 +117,12 @@ class RemedyRunner:
         self.remedies = remedies
         self.inflight: set[asyncio.Task[object]] = set()
         self.box = SecretBox(settings.journal_secret())
+        #: This process, as named in the journal entries it writes.
+        self.instance = uuid.uuid4().hex
+        #: Running claims and journal entries this process holds: `heartbeat` keeps them
+        #: alive; whatever no process keeps alive is recovered by `sweep`.
+        self.held: set[str] = set()
+        self.active: set[int] = set()
 
     # ------------------------------------------------------------------ lookups
 
@@ -153,18 +172,62 @@ class RemedyRunner:
 
         A `running` claim older than `stale_after` seconds (its process died) is taken over.
         `note` says what is running (shown to a second person while it runs).
+
+        Raises:
+            StoreError: the store cannot write (nothing is held then).
         """
-        return await self.store.claim_remedy(
+        taken = await self.store.claim_remedy(
             claim_key, user_id=user_id, stale_after=stale_after, note=note
         )
+        if taken:
+            self.held.add(claim_key)
+        return taken
 
     async def holder(self, claim_key: str) -> RemedyClaim | None:
         """Who holds `claim_key` now (to tell a second person), or None."""
         return await self.store.remedy_claim(claim_key)
 
     async def release(self, claim_key: str) -> None:
-        """Drop a claim (the remedy did not run, or failed with nothing changed)."""
-        await self.store.release_remedy(claim_key)
+        """Drop a claim (the remedy did not run, or failed with nothing changed).
+
+        Never raises: when the store cannot write, the claim is no longer kept alive and
+        `sweep` drops it once the store can (`REMEDY_RECOVERY_SECONDS`).
+        """
+        self.held.discard(claim_key)
+        try:
+            await self.store.release_remedy(claim_key)
+        except StoreError:
+            logger.exception("releasing the claim %s failed; the sweep drops it", claim_key)
+
+    async def heartbeat(self) -> None:
+        """Sign of life for the claims and journal entries this process holds (so no other
+        process, and no sweep, recovers a remedy that is still running). Never raises."""
+        if not self.held and not self.active:
+            return
+        try:
+            await self.store.remedy_heartbeat(set(self.active), set(self.held))
+        except StoreError:
+            logger.exception("the remedy heartbeat could not be written")
+
+    async def sweep(self) -> list[Recovered]:
+        """Recover what no process keeps alive any more: unfinished journal entries idle for
+        `REMEDY_RECOVERY_SECONDS` (`recover`), then running claims as idle that no journal
+        entry explains (their process died before sending anything to Seam). Report the
+        results, then call `journal_done`. Never raises for Seam or store failures."""
+        idle = self.settings.remedy_recovery_seconds
+        try:
+            recovered = await self.recover(idle_for=idle)
+            unfinished = await self.store.journal_unfinished()
+            keep = {code_lock_key(e.target_id) for e in unfinished} | {
+                str(_loads(e.context).get("claim") or "") for e in unfinished
+            }
+            dropped = await self.store.release_idle_claims(idle_for=idle, keep=keep | self.held)
+        except StoreError:
+            logger.exception("the remedy recovery sweep could not use the store; retrying later")
+            return []
+        if dropped:
+            logger.warning("dropped %d claim(s) left by a stopped process", dropped)
+        return recovered
 
     # ------------------------------------------------------------------ running
 
@@ -234,106 +297,188 @@ class RemedyRunner:
         and each step is marked as it completes; `recover` finishes what a crash interrupted.
         `context` says where the result goes (kept in the journal for a recovery to report).
         """
-        journal_id = await self.store.journal_begin(
-            remedy=remedy.key,
-            user_id=user_id,
-            access_code_id=request.code.access_code_id,
-            target_id=request.target.access_code_id,
-            device_id=request.target.device_id,
-            secret=self.box.seal(remedy.intent(request)),
-            context=json.dumps({**(context or {}), "claim": claim_key, "label": remedy.label}),
-        )
+        try:
+            journal_id = await self.store.journal_begin(
+                remedy=remedy.key,
+                user_id=user_id,
+                access_code_id=request.code.access_code_id,
+                target_id=request.target.access_code_id,
+                device_id=request.target.device_id,
+                secret=self.box.seal(remedy.intent(request)),
+                context=json.dumps(
+                    {
+                        **(context or {}),
+                        "claim": claim_key,
+                        "label": remedy.label,
+                        "instance": self.instance,
+                    }
+                ),
+            )
+        except StoreError as exc:
+            logger.error("not running %s: its journal entry cannot be written: %s", remedy.key, exc)
+            await self.release(claim_key)
+            outcome = Outcome(
+                "error",
+                "Nothing was sent to Seam: the bot cannot write to its database right now, "
+                "and it never changes a lock without writing down first what it is about to do. "
+                "Try again once the database is fixed.",
+                changed=False,
+            )
+            return RunResult(
+                outcome=outcome,
+                target_id=request.target.access_code_id,
+                device_id=request.target.device_id,
+            )
+        self.active.add(journal_id)
+        unrecorded: list[str] = []
 
         async def step(name: str) -> None:
-            await self.store.journal_step(journal_id, name)
+            try:
+                await self.store.journal_step(journal_id, name)
+            except StoreError:  # never stop half-way (a deleted code must be re-created)
+                logger.exception("journal step %s of %s could not be written", name, journal_id)
+                unrecorded.append(name)
 
         request = replace(request, on_step=step)
-        outcome = await remedy.run(self.seam, request)
-        if outcome.status != "error" or outcome.changed:
-            try:
-                outcome = await remedy.verify(self.seam, request, outcome)
-            except Exception:
-                logger.exception("verifying %s failed; reporting it as unconfirmed", remedy.key)
-                outcome = replace(
-                    outcome,
-                    status="unknown",
-                    summary=f"{outcome.summary} The result could not be read back yet; "
-                    "re-check before trying again.",
-                )
-        result = await self._settle(remedy, request, user_id, claim_key, outcome)
-        await self.store.journal_step(journal_id, "audited")
-        return replace(result, journal_id=journal_id)
+        try:
+            outcome = await remedy.run(self.seam, request)
+            if outcome.status != "error" or outcome.changed:
+                try:
+                    outcome = await remedy.verify(self.seam, request, outcome)
+                except Exception:
+                    logger.exception("verifying %s failed; reporting it as unconfirmed", remedy.key)
+                    outcome = replace(
+                        outcome,
+                        status="unknown",
+                        summary=f"{outcome.summary} The result could not be read back yet; "
+                        "re-check before trying again.",
+                    )
+            result = await self._settle(remedy, request, user_id, claim_key, outcome)
+            if result.recorded and not unrecorded:
+                await self.store.journal_step(journal_id, "audited")
+                return replace(result, journal_id=journal_id)
+        except StoreError:
+            logger.exception("the result of %s could not be written", remedy.key)
+            result = RunResult(
+                outcome=outcome,
+                target_id=request.target.access_code_id,
+                device_id=request.target.device_id,
+            )
+        except BaseException:
+            self.active.discard(journal_id)  # recovered by the sweep
+            raise
+        # Seam was asked, but the store could not keep up: tell the clicker now; the entry
+        # stays unfinished and no longer kept alive, so the sweep records it once it can.
+        self.active.discard(journal_id)
+        self.held.discard(claim_key)
+        if not result.outcome.summary.endswith(UNRECORDED_NOTE):
+            result = replace(
+                result,
+                outcome=replace(result.outcome, summary=result.outcome.summary + UNRECORDED_NOTE),
+            )
+        return replace(result, journal_id=journal_id, recorded=False)
 
     async def journal_done(self, result: RunResult | Recovered) -> None:
-        """The result has been reported: the journal entry is done and its secret erased."""
-        if result.journal_id:
-            await self.store.journal_finish(result.journal_id)
+        """The result has been reported: the journal entry is done and its secret erased.
 
-    async def recover(self) -> list[Recovered]:
-        """Every remedy the journal shows unfinished (the process was killed): ask Seam what
-        happened, finish it where the journal allows (re-create a deleted code), audit it once
-        (unless it was audited before the stop) and release its claims. Report each result,
-        then call `journal_done`. Never raises for Seam failures."""
+        An unrecorded result (the store failed) stays in the journal for `sweep`. Never raises.
+        """
+        if not result.journal_id:
+            return
+        self.active.discard(result.journal_id)
+        if not result.recorded:
+            return
+        try:
+            await self.store.journal_finish(result.journal_id)
+        except StoreError:
+            logger.exception("closing journal %s failed; the sweep closes it", result.journal_id)
+
+    async def recover(self, *, idle_for: float = 0.0) -> list[Recovered]:
+        """Every remedy the journal shows unfinished and idle for `idle_for` seconds (its
+        process was killed, or the store failed while it ran): ask Seam what happened, finish
+        it where the journal allows (re-create a deleted code), audit it once (unless it was
+        audited before the stop) and settle its claims. Each entry is taken over by exactly one
+        process (`journal_take`); entries this process is still running are left alone.
+        Report each result, then call `journal_done`. Never raises for Seam failures.
+
+        Raises:
+            StoreError: the store cannot be read or written (nothing is taken then).
+        """
         recovered = []
-        for entry in await self.store.journal_unfinished():
-            context = _loads(entry.context)
-            remedy = self.remedies.get(entry.remedy)
-            label = str(context.get("label") or entry.remedy)
-            if "audited" in entry.steps:
-                outcome = Outcome("success", "It finished before the bot restarted.", changed=True)
-            elif remedy is None:
+        for entry in await self.store.journal_unfinished(idle_for=idle_for):
+            if entry.journal_id in self.active:
+                continue
+            if not await self.store.journal_take(entry.journal_id, idle_for=idle_for):
+                continue  # another process took it, or it showed a sign of life
+            self.active.add(entry.journal_id)
+            try:
+                recovered.append(await self._recover_one(entry))
+            except BaseException:
+                self.active.discard(entry.journal_id)  # tried again on the next sweep
+                raise
+        return recovered
+
+    async def _recover_one(self, entry: JournalEntry) -> Recovered:
+        """Settle one journal entry taken over by `recover` (see there)."""
+        context = _loads(entry.context)
+        remedy = self.remedies.get(entry.remedy)
+        label = str(context.get("label") or entry.remedy)
+        restarted = context.get("instance") != self.instance
+        why = "after a restart" if restarted else "recorded late (the database failed)"
+        if "audited" in entry.steps:
+            outcome = Outcome("success", "It finished before the interruption.", changed=True)
+        elif remedy is None:
+            outcome = Outcome(
+                "unknown",
+                "The bot was interrupted while this ran; re-check the code.",
+                changed=True,
+            )
+        else:
+            try:
+                outcome = await remedy.recover(
+                    self.seam, entry.target_id, entry.steps, self.box.open(entry.secret)
+                )
+            except Exception:
+                logger.exception("recovering %s %s failed", entry.remedy, entry.journal_id)
                 outcome = Outcome(
                     "unknown",
-                    "The bot restarted while this ran; re-check the code.",
+                    "The bot was interrupted while this ran and could not tell what happened; "
+                    "re-check the code before trying again.",
                     changed=True,
                 )
-            else:
-                try:
-                    outcome = await remedy.recover(
-                        self.seam, entry.target_id, entry.steps, self.box.open(entry.secret)
-                    )
-                except Exception:
-                    logger.exception("recovering %s %s failed", entry.remedy, entry.journal_id)
-                    outcome = Outcome(
-                        "unknown",
-                        "The bot restarted while this ran and could not tell what happened; "
-                        "re-check the code before trying again.",
-                        changed=True,
-                    )
-                ids = " ".join(f"{k}={v}" for k, v in (outcome.detail or {}).items())
-                await self.store.record_audit(
-                    user_id=entry.user_id,
-                    action=entry.remedy,
-                    outcome=outcome.status,
-                    access_code_id=entry.target_id,
-                    device_id=entry.device_id,
-                    detail=f"after a restart: {outcome.summary} {ids}".strip(),
-                )
-            for key in (context.get("claim"), code_lock_key(entry.target_id)):
-                if isinstance(key, str) and key:
-                    if outcome.ok and key == context.get("claim"):
-                        await self.store.finish_remedy(key, outcome.status)
-                    else:
-                        await self.store.release_remedy(key)
-            logger.info(
-                "recovered %s on %s after a restart: %s",
-                entry.remedy,
-                entry.target_id,
-                outcome.status,
+            ids = " ".join(f"{k}={v}" for k, v in (outcome.detail or {}).items())
+            await self.store.record_audit(
+                user_id=entry.user_id,
+                action=entry.remedy,
+                outcome=outcome.status,
+                access_code_id=entry.target_id,
+                device_id=entry.device_id,
+                detail=f"{why}: {outcome.summary} {ids}".strip(),
             )
-            recovered.append(
-                Recovered(
-                    journal_id=entry.journal_id,
-                    remedy=entry.remedy,
-                    label=label,
-                    user_id=entry.user_id,
-                    outcome=outcome,
-                    target_id=entry.target_id,
-                    device_id=entry.device_id,
-                    context=context,
-                )
-            )
-        return recovered
+        for key in (context.get("claim"), code_lock_key(entry.target_id)):
+            if isinstance(key, str) and key:
+                if outcome.ok and key == context.get("claim"):
+                    await self.store.finish_remedy(key, outcome.status)
+                else:
+                    await self.store.release_remedy(key)
+        logger.info(
+            "recovered %s on %s %s: %s",
+            entry.remedy,
+            entry.target_id,
+            why,
+            outcome.status,
+        )
+        return Recovered(
+            journal_id=entry.journal_id,
+            remedy=entry.remedy,
+            label=label,
+            user_id=entry.user_id,
+            outcome=outcome,
+            target_id=entry.target_id,
+            device_id=entry.device_id,
+            context=context,
+            restarted=restarted,
+        )
 
     async def _settle(
         self, remedy: Remedy, request: Request, user_id: str, claim_key: str, outcome: Outcome
@@ -384,17 +529,23 @@ class RemedyRunner:
         """Write the audit row (never a PIN) and settle the claim: kept on success, else
         released."""
         ids = " ".join(f"{k}={v}" for k, v in (outcome.detail or {}).items())
-        await self.store.record_audit(
-            user_id=user_id,
-            action=remedy.key,
-            outcome=outcome.status,
-            access_code_id=target_id,
-            device_id=device_id,
-            action_attempt_id=outcome.action_attempt_id,
-            detail=f"{outcome.summary} {ids}".strip(),
-        )
-        if outcome.ok:
-            await self.store.finish_remedy(claim_key, outcome.status)
-        else:
-            await self.store.release_remedy(claim_key)
-        return RunResult(outcome=outcome, target_id=target_id, device_id=device_id)
+        result = RunResult(outcome=outcome, target_id=target_id, device_id=device_id)
+        try:
+            await self.store.record_audit(
+                user_id=user_id,
+                action=remedy.key,
+                outcome=outcome.status,
+                access_code_id=target_id,
+                device_id=device_id,
+                action_attempt_id=outcome.action_attempt_id,
+                detail=f"{outcome.summary} {ids}".strip(),
+            )
+            if outcome.ok:
+                await self.store.finish_remedy(claim_key, outcome.status)
+                self.held.discard(claim_key)
+            else:
+                await self.release(claim_key)
+        except StoreError:
+            logger.exception("the audit row of %s on %s was not written", remedy.key, target_id)
+            return replace(result, recorded=False)
+        return result

@@ -274,7 +274,7 @@ async def report_recovered(
                 client,
                 ctx,
                 item.user_id,
-                f"{item.label} (after a restart)",
+                f"{item.label} ({'after a restart' if item.restarted else 'now recorded'})",
                 item.outcome,
                 item.device_id,
                 remedy_key=item.remedy,

@@ -218,6 +218,12 @@ _V6_REMEDY_JOURNAL = Migration(
     ),
 )
 
+_V7_REMEDY_LIVENESS = Migration(
+    version=7,
+    description="remedy_journal.touched_at: a running remedy's last sign of life (recovery)",
+    statements=("ALTER TABLE remedy_journal ADD COLUMN touched_at TEXT",),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_AUDIT_AND_CLAIMS,
     _V2_ALERTS_SCANS_LEASES,
@@ -225,6 +231,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V4_EVENTS,
     _V5_REMEDY_WATCHES,
     _V6_REMEDY_JOURNAL,
+    _V7_REMEDY_LIVENESS,
 )
 
 #: The schema version this code writes and expects (the newest migration's).

@@ -13,7 +13,7 @@ cannot read back raises `StoreCorruptError`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -314,8 +314,23 @@ class JournalStore(Protocol):
         """Done; the secret is erased."""
         ...
 
-    async def journal_unfinished(self) -> list[JournalEntry]:
-        """Every remedy still recorded as running, oldest first."""
+    async def journal_unfinished(self, *, idle_for: float = 0.0) -> list[JournalEntry]:
+        """Every remedy still recorded as running with no sign of life for `idle_for`
+        seconds, oldest first."""
+        ...
+
+    async def journal_take(self, journal_id: int, *, idle_for: float) -> bool:
+        """Take an idle running entry over for recovery (True for exactly one caller)."""
+        ...
+
+    async def remedy_heartbeat(
+        self, journal_ids: Collection[int], claim_keys: Collection[str]
+    ) -> None:
+        """Touch this process's running journal entries and claims (a sign of life)."""
+        ...
+
+    async def release_idle_claims(self, *, idle_for: float, keep: Collection[str] = ()) -> int:
+        """Drop running claims idle for `idle_for` seconds, except `keep`. Returns how many."""
         ...
 
 

@@ -19,7 +19,7 @@ import contextlib
 import dataclasses
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -168,18 +168,11 @@ class Store:
         Raises:
             StoreError: it cannot (read-only file or folder, disk full, corrupt).
         """
-        async with self._write_lock:
-            try:
-                await self._db.execute(
-                    "INSERT INTO health (id, at) VALUES (1, ?)"
-                    " ON CONFLICT(id) DO UPDATE SET at = excluded.at",
-                    (_iso(utcnow()),),
-                )
-                await self._db.commit()
-            except sqlite3.Error as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    await self._db.rollback()
-                raise StoreError(f"the database cannot be written: {exc}") from None
+        await self._write(
+            "INSERT INTO health (id, at) VALUES (1, ?)"
+            " ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+            (_iso(utcnow()),),
+        )
 
     async def close(self) -> None:
         """Close the connection (idempotent)."""
@@ -195,11 +188,26 @@ class Store:
         return version
 
     async def _write(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
-        """Run one write statement under the writer lock and commit it."""
-        async with self._write_lock:
+        """Run one write statement under the writer lock and commit it.
+
+        Raises:
+            StoreError: the database cannot be written (disk full, read-only, locked past the
+                busy timeout); the statement is rolled back, nothing half-written stays.
+        """
+        async with self._write_lock, self._writing():
             cursor = await self._db.execute(sql, tuple(params))
             await self._db.commit()
             return cursor
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        """Turn a failed write (sqlite3.Error) into a rolled-back `StoreError`."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                await self._db.rollback()
+            raise StoreError(f"the database cannot be written: {exc}") from None
 
     async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         async with self._db.execute(sql, tuple(params)) as cursor:
@@ -264,7 +272,7 @@ class Store:
         finished, so a second person can be told.
         """
         now = utcnow()
-        async with self._write_lock:
+        async with self._write_lock, self._writing():
             cursor = await self._db.execute(
                 "INSERT INTO remedy_claims (claim_key, user_id, state, outcome, claimed_at)"
                 " VALUES (?, ?, 'running', ?, ?) ON CONFLICT(claim_key) DO UPDATE SET"
@@ -306,7 +314,7 @@ class Store:
     @contextlib.asynccontextmanager
     async def _alerts_tx(self) -> AsyncIterator[aiosqlite.Connection]:
         """Several writes as one transaction under the writer lock (rolled back on error)."""
-        async with self._write_lock:
+        async with self._write_lock, self._writing():
             try:
                 yield self._db
             except BaseException:
@@ -605,19 +613,12 @@ class Store:
         context: str,
     ) -> int:
         """Record a remedy's intent before its first mutation (committed). Returns its id."""
+        now = _iso(utcnow())
         cursor = await self._write(
             "INSERT INTO remedy_journal (remedy, user_id, access_code_id, target_id, device_id,"
-            " state, secret, context, created_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
-            (
-                remedy,
-                user_id,
-                access_code_id,
-                target_id,
-                device_id,
-                secret,
-                context,
-                _iso(utcnow()),
-            ),
+            " state, secret, context, created_at, touched_at)"
+            " VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+            (remedy, user_id, access_code_id, target_id, device_id, secret, context, now, now),
         )
         return int(cursor.lastrowid or 0)
 
@@ -625,8 +626,8 @@ class Store:
         """Mark one step of a running remedy done (committed before the next mutation)."""
         await self._write(
             "UPDATE remedy_journal SET steps = CASE WHEN steps = '' THEN ? ELSE steps || ',' || ?"
-            " END WHERE journal_id = ?",
-            (step, step, journal_id),
+            " END, touched_at = ? WHERE journal_id = ?",
+            (step, step, _iso(utcnow()), journal_id),
         )
 
     async def journal_finish(self, journal_id: int) -> None:
@@ -637,10 +638,14 @@ class Store:
             (_iso(utcnow()), journal_id),
         )
 
-    async def journal_unfinished(self) -> list[JournalEntry]:
-        """Every remedy recorded as running (a crash or a kill left it), oldest first."""
+    async def journal_unfinished(self, *, idle_for: float = 0.0) -> list[JournalEntry]:
+        """Every remedy recorded as running with no sign of life for `idle_for` seconds (its
+        process stopped, or a write of its result failed), oldest first."""
+        cutoff = _iso(utcnow() - timedelta(seconds=idle_for))
         rows = await self._fetchall(
-            "SELECT * FROM remedy_journal WHERE state = 'running' ORDER BY journal_id"
+            "SELECT * FROM remedy_journal WHERE state = 'running'"
+            " AND COALESCE(touched_at, created_at) <= ? ORDER BY journal_id",
+            (cutoff,),
         )
         return [
             JournalEntry(
@@ -658,6 +663,57 @@ class Store:
             )
             for row in rows
         ]
+
+    async def journal_take(self, journal_id: int, *, idle_for: float) -> bool:
+        """Take a running entry over for recovery: True for exactly one caller, and only while
+        it has shown no sign of life for `idle_for` seconds (a live process touches its own)."""
+        now = utcnow()
+        cursor = await self._write(
+            "UPDATE remedy_journal SET touched_at = ? WHERE journal_id = ? AND state = 'running'"
+            " AND COALESCE(touched_at, created_at) <= ?",
+            (_iso(now), journal_id, _iso(now - timedelta(seconds=idle_for))),
+        )
+        return cursor.rowcount == 1
+
+    async def remedy_heartbeat(
+        self, journal_ids: Collection[int], claim_keys: Collection[str]
+    ) -> None:
+        """Sign of life for the remedies this process runs: their journal entries and running
+        claims are touched now (one transaction), so no other process recovers them."""
+        if not journal_ids and not claim_keys:
+            return
+        now = _iso(utcnow())
+        async with self._write_lock, self._writing():
+            for journal_id in journal_ids:
+                await self._db.execute(
+                    "UPDATE remedy_journal SET touched_at = ? WHERE journal_id = ?"
+                    " AND state = 'running'",
+                    (now, journal_id),
+                )
+            for key in claim_keys:
+                await self._db.execute(
+                    "UPDATE remedy_claims SET claimed_at = ? WHERE claim_key = ?"
+                    " AND state = 'running'",
+                    (now, key),
+                )
+            await self._db.commit()
+
+    async def release_idle_claims(self, *, idle_for: float, keep: Collection[str] = ()) -> int:
+        """Drop running claims with no sign of life for `idle_for` seconds (their process
+        died before its journal entry, so nothing was sent to Seam), except `keep` (claims
+        of unfinished journal entries, which recovery settles). Returns how many."""
+        rows = await self._fetchall(
+            "SELECT claim_key FROM remedy_claims WHERE state = 'running' AND claimed_at <= ?",
+            (_iso(utcnow() - timedelta(seconds=idle_for)),),
+        )
+        idle = [str(r["claim_key"]) for r in rows if str(r["claim_key"]) not in keep]
+        for key in idle:
+            await self._write(
+                "DELETE FROM remedy_claims WHERE claim_key = ? AND state = 'running'"
+                " AND claimed_at <= ?",
+                (key, _iso(utcnow() - timedelta(seconds=idle_for))),
+            )
+        return len(idle)
 
     # ----------------------------------------------------------------- remedy watches
 
@@ -723,7 +779,7 @@ class Store:
         `payload` is what is needed to handle it again if the process dies before it is
         handled (ids only). Events older than 30 days are forgotten.
         """
-        async with self._write_lock:
+        async with self._write_lock, self._writing():
             cursor = await self._db.execute(
                 "INSERT INTO events (event_key, event_type, received_at, payload)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT(event_key) DO NOTHING",
@@ -890,7 +946,7 @@ class Store:
         `dead_holder`, e.g. a process on this host that no longer exists).
         """
         now = utcnow()
-        async with self._write_lock:
+        async with self._write_lock, self._writing():
             cursor = await self._db.execute(
                 "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"
                 " ON CONFLICT(name) DO UPDATE SET holder = excluded.holder,"

@@ -30,6 +30,9 @@ from devtools.slack_requests import block_actions_body, signed_headers, view_sub
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
+#: REMEDY_RECOVERY_SECONDS of the bots here: a killed process's remedy is finished this long
+#: after its last sign of life (by a restart or by another process, on the recovery timer).
+RECOVERY_SECONDS = 2
 
 
 def _free_port() -> int:
@@ -58,6 +61,7 @@ class BotProcess:
             SLACK_API_URL=slack.api_url,
             DATABASE_PATH=str(database),
             REMEDY_ALLOWED_USERS="*",
+            REMEDY_RECOVERY_SECONDS=str(RECOVERY_SECONDS),
             SCAN_INTERVAL_SECONDS="0",
             PORT=str(self.port),
             PYTHONPATH=str(ROOT),
@@ -236,3 +240,119 @@ async def test_killed_after_seam_took_the_new_pin_the_change_is_confirmed_after_
         assert await store.remedy_claim(f"code_lock:{code_id}") is None
     finally:
         await store.close()
+
+
+async def assert_nothing_stuck(database: Path, code_id: str) -> None:
+    """The journal is closed (its secret erased) and no claim on the code is left running."""
+    store = await Store.open(database)
+    try:
+        assert await store.journal_unfinished() == []
+        assert await store.remedy_claim(f"code_lock:{code_id}") is None
+    finally:
+        await store.close()
+
+
+async def test_killed_after_the_journal_but_before_seam_saw_the_change_nothing_happened(
+    tmp_path: Path, seam_fake: SeamFake, slack: FakeSlack, bots: list[BotProcess]
+) -> None:
+    """The window between the write-ahead entry and the first mutation: the update request is
+    lost on its way (the shim's "drop"), the bot is killed; after the restart the bot reads the
+    code back, says the change did not happen, and nothing is left stuck."""
+    database = tmp_path / "bot.sqlite3"
+    code_id = seam_fake.ids["codes"]["failed_to_set"]
+    before = await seam_fake.get_access_code(code_id)
+    assert before is not None
+    bot = await BotProcess(seam_fake, slack, database).start()
+    bots.append(bot)
+    await seam_fake.reset()
+    await seam_fake.delay(60, paths=["/access_codes/update"], phase="drop")
+    key = await open_and_submit(
+        bot, slack, "update_pin", code_id, {"new_pin": {"pin_value": "5821"}}
+    )
+    await wait_for_seam_call(seam_fake, "/access_codes/update")  # journal written before it
+    store = await Store.open(database)
+    try:
+        (entry,) = await store.journal_unfinished()
+        assert entry.remedy == "update_pin" and entry.steps == ()
+    finally:
+        await store.close()
+    await bot.kill()
+    await asyncio.sleep(0.3)
+    await seam_fake.delay(0)
+    after = await seam_fake.get_access_code(code_id)
+    assert after is not None and after["code"] == before["code"]  # Seam never saw it
+    assert (await seam_fake.calls("/access_codes/update"))[0]["status"] == "dropped"
+
+    restarted = await BotProcess(seam_fake, slack, database).start()
+    bots.append(restarted)
+    await slack.wait_for_response(key, timeout=20)
+    rows = await audit_rows(database, "update_pin")
+    assert len(rows) == 1 and rows[0].outcome == "error" and "did not happen" in rows[0].detail
+    (message,) = slack.responses[key]
+    assert "did not happen" in json.dumps(message) and "5821" not in json.dumps(message)
+    assert len(await seam_fake.calls("/access_codes/update")) == 1  # never re-sent
+    await assert_nothing_stuck(database, code_id)
+
+
+async def test_a_peer_process_finishes_a_killed_remedy_on_its_timer_without_any_restart(
+    tmp_path: Path, seam_fake: SeamFake, slack: FakeSlack, bots: list[BotProcess]
+) -> None:
+    """Two processes on one database; the one running Delete and recreate is SIGKILLed
+    after the delete. Nobody restarts it: the other process's recovery timer sees the entry
+    go idle and re-creates the code, once."""
+    database = tmp_path / "bot.sqlite3"
+    code_id = seam_fake.ids["codes"]["external_modification"]
+    before = await seam_fake.get_access_code(code_id)
+    assert before is not None
+    peer = await BotProcess(seam_fake, slack, database).start()
+    bots.append(peer)
+    doomed = await BotProcess(seam_fake, slack, database).start()
+    bots.append(doomed)
+    await seam_fake.reset()
+    await seam_fake.delay(60, paths=["/access_codes/delete"], phase="after")
+    key = await open_and_submit(doomed, slack, "delete_and_recreate", code_id, {})
+    await wait_for_seam_call(seam_fake, "/access_codes/delete")
+    # While the doomed process lives, its heartbeat keeps the peer off its remedy.
+    await asyncio.sleep(RECOVERY_SECONDS * 1.5)
+    assert await seam_fake.calls("/access_codes/create") == []
+    assert key not in slack.responses
+    await doomed.kill()
+    await seam_fake.delay(0)
+    assert await seam_fake.get_access_code(code_id) is None
+
+    await slack.wait_for_response(key, timeout=RECOVERY_SECONDS * 5)
+    creates = await seam_fake.calls("/access_codes/create")
+    assert len(creates) == 1 and creates[0]["body"]["name"] == before["name"]
+    rows = await audit_rows(database, "delete_and_recreate")
+    assert len(rows) == 1 and rows[0].outcome == "success"
+    assert len(slack.responses[key]) == 1
+    await assert_nothing_stuck(database, code_id)
+
+
+async def test_killed_after_seam_converted_the_duplicate_the_conversion_is_verified(
+    tmp_path: Path, seam_fake: SeamFake, slack: FakeSlack, bots: list[BotProcess]
+) -> None:
+    database = tmp_path / "bot.sqlite3"
+    code_id = seam_fake.ids["codes"]["duplicate"]
+    owner = seam_fake.ids["unmanaged"]["owner_code"]
+    bot = await BotProcess(seam_fake, slack, database).start()
+    bots.append(bot)
+    await seam_fake.reset()
+    path = "/access_codes/unmanaged/convert_to_managed"
+    await seam_fake.delay(60, paths=[path], phase="after")
+    key = await open_and_submit(bot, slack, "convert_unmanaged", code_id, {})
+    await wait_for_seam_call(seam_fake, path)
+    await asyncio.sleep(0.3)
+    await bot.kill()
+    await seam_fake.delay(0)
+
+    restarted = await BotProcess(seam_fake, slack, database).start()
+    bots.append(restarted)
+    await slack.wait_for_response(key, timeout=20)
+    rows = await audit_rows(database, "convert_unmanaged")
+    assert len(rows) == 1 and rows[0].outcome == "success" and "Verified" in rows[0].detail
+    assert len(slack.responses[key]) == 1 and "after a restart" in json.dumps(
+        slack.responses[key][0]
+    )
+    assert len(await seam_fake.calls(path)) == 1
+    await assert_nothing_stuck(database, owner)

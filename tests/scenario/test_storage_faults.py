@@ -134,3 +134,59 @@ async def test_healthz_is_503_while_the_disk_is_full_and_200_again_after(
             assert body["ok"] is False and "cannot be written" in body["store"]
             filler.unlink()
             assert (await bot.http.get(f"{bot.url}/healthz")).status_code == 200
+
+
+def fill(folder: Path) -> Path:
+    """Fill the filesystem of `folder` up to the last byte; returns the filler file."""
+    filler = folder / "filler"
+    with contextlib.suppress(OSError), filler.open("wb") as out:
+        while True:
+            out.write(b"\0" * 65536)
+    return filler
+
+
+async def test_disk_full_during_a_remedy_the_clicker_is_told_and_the_record_is_written_later(
+    tmp_path: Path, seam_fake: SeamFake, slack: FakeSlack
+) -> None:
+    """Seam takes the new PIN while the disk is full: the clicker hears the real outcome at
+    once, with a note that it is not recorded yet; once the disk has room the recovery timer
+    writes the one audit row, confirms in the same place, and nothing is left stuck."""
+    from bot.store import Store
+    from tests.conftest import reply_text
+    from tests.scenario.test_remedies import open_modal, pin_values
+
+    code_id = seam_fake.ids["codes"]["failed_to_set"]
+    with tmpfs(tmp_path / "small", size="1m") as folder:
+        async for bot in serve_bot(folder, seam_fake, slack, remedy_recovery_seconds=2):
+            await seam_fake.reset()
+            view, key = await open_modal(bot, "update_pin", code_id)
+            await seam_fake.delay(3, paths=["/access_codes/update"], phase="after")
+            submitted = asyncio.create_task(bot.submit(view, pin_values("5821")))
+            for _ in range(100):
+                if await seam_fake.calls("/access_codes/update"):
+                    break
+                await asyncio.sleep(0.05)
+            filler = fill(folder)
+            for _ in range(40):  # defeat SQLite's page slack: wait until writes really fail
+                if (await bot.http.get(f"{bot.url}/healthz")).status_code == 503:
+                    break
+                await asyncio.sleep(0.05)
+            assert (await submitted).status_code == 200
+            told = await bot.reply(key, wait=15)
+            assert "5821" not in reply_text(told)
+            assert "could not write this down" in reply_text(told)
+            after = await seam_fake.get_access_code(code_id)
+            assert after is not None and after["code"] == "5821"
+
+            filler.unlink()
+            confirmed = await bot.reply(key, count=2, wait=15)
+            assert "now recorded" in reply_text(confirmed) and "5821" not in reply_text(confirmed)
+            store = await Store.open(folder / "bot.sqlite3")
+            try:
+                rows = [e for e in await store.audit_entries() if e.action == "update_pin"]
+                assert len(rows) == 1 and rows[0].outcome == "success"
+                assert await store.journal_unfinished() == []
+                assert await store.remedy_claim(f"code_lock:{code_id}") is None
+            finally:
+                await store.close()
+            assert len(await seam_fake.calls("/access_codes/update")) == 1

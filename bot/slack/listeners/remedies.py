@@ -59,6 +59,7 @@ from bot.slack.payloads import (
     view_value,
 )
 from bot.slack.respond import report_outcome, send, tell_requester
+from bot.store import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -172,12 +173,22 @@ async def _take_claims(
     """The exactly-once claim, then the code lock (one mutation per code at a time, across
     remedies, people and processes: both live in the store). None when both are taken;
     otherwise the text saying why not (and nothing is held)."""
-    if not await services.remedies.claim(key, user_id):
-        return await _refusal(services, key)
-    if await services.remedies.claim(
-        lock, user_id, stale_after=remedy.exclusive_seconds, note=remedy.label
-    ):
-        return None
+    try:
+        if not await services.remedies.claim(key, user_id):
+            return await _refusal(services, key)
+        if await services.remedies.claim(
+            lock, user_id, stale_after=remedy.exclusive_seconds, note=remedy.label
+        ):
+            return None
+    except StoreError as exc:
+        logger.error("the claims of %s cannot be written: %s", remedy.key, exc)
+        if key in services.remedies.held:
+            await services.remedies.release(key)
+        return (
+            ":x: Nothing was sent to Seam: the bot cannot write to its database right now, so "
+            "it cannot make sure this runs only once. Try again once the database is fixed "
+            "(`/healthz` says when)."
+        )
     await services.remedies.release(key)
     holder = await services.remedies.holder(lock)
     who = f"<@{escape_mrkdwn(holder.user_id, 40)}>" if holder else "Someone"
