@@ -529,6 +529,14 @@ class SeamFake:
         code: dict[str, Any] = resp.json()["access_code"]
         return code
 
+    async def list_access_codes(self, device_id: str) -> list[dict[str, Any]]:
+        """The managed codes on `device_id` as `/access_codes/list` returns them (filtered
+        here: the pinned fake ignores `device_id`)."""
+        resp = await self.api("/access_codes/list", {"device_id": device_id})
+        resp.raise_for_status()
+        codes: list[dict[str, Any]] = resp.json()["access_codes"]
+        return [c for c in codes if c.get("device_id") == device_id]
+
 
 def _paths(paths: Sequence[str] | str | None) -> list[str] | None:
     if paths is None:

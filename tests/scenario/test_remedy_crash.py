@@ -356,3 +356,57 @@ async def test_killed_after_seam_converted_the_duplicate_the_conversion_is_verif
     )
     assert len(await seam_fake.calls(path)) == 1
     await assert_nothing_stuck(database, owner)
+
+
+@pytest.mark.parametrize(
+    ("path", "phase", "creates", "outcome", "words"),
+    [
+        ("/access_codes/delete", "drop", 0, "error", "did not happen"),
+        ("/access_codes/create", "after", 1, "success", "created again"),
+    ],
+    ids=["before-the-delete", "after-the-create"],
+)
+async def test_killed_at_the_other_steps_of_delete_and_recreate_no_code_is_lost_or_doubled(
+    tmp_path: Path,
+    seam_fake: SeamFake,
+    slack: FakeSlack,
+    bots: list[BotProcess],
+    path: str,
+    phase: Any,
+    creates: int,
+    outcome: str,
+    words: str,
+) -> None:
+    """Killed while the delete is lost on its way (Seam never deleted it), or after Seam
+    created the new code but before the bot heard: after the restart exactly one code with
+    the original name is on the lock, one audit row, one message, nothing stuck."""
+    database = tmp_path / "bot.sqlite3"
+    code_id = seam_fake.ids["codes"]["external_modification"]
+    before = await seam_fake.get_access_code(code_id)
+    assert before is not None
+    bot = await BotProcess(seam_fake, slack, database).start()
+    bots.append(bot)
+    await seam_fake.reset()
+    await seam_fake.delay(60, paths=[path], phase=phase)
+    key = await open_and_submit(bot, slack, "delete_and_recreate", code_id, {})
+    await wait_for_seam_call(seam_fake, path)
+    await asyncio.sleep(0.3)
+    await bot.kill()
+    await asyncio.sleep(0.2)
+    await seam_fake.delay(0)
+
+    restarted = await BotProcess(seam_fake, slack, database).start()
+    bots.append(restarted)
+    await slack.wait_for_response(key, timeout=20)
+    assert len(await seam_fake.calls("/access_codes/create")) == creates  # never a second copy
+    same = [
+        c
+        for c in await seam_fake.list_access_codes(before["device_id"])
+        if c["name"] == before["name"]
+    ]
+    assert len(same) == 1  # the guest's code is on the lock exactly once
+    rows = await audit_rows(database, "delete_and_recreate")
+    assert len(rows) == 1 and rows[0].outcome == outcome and words in rows[0].detail
+    assert before["code"] not in rows[0].detail
+    assert len(slack.responses[key]) == 1
+    await assert_nothing_stuck(database, code_id)
