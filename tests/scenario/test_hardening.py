@@ -56,15 +56,59 @@ async def test_delete_and_recreate_refuses_when_the_pin_is_shared(bot: Bot) -> N
     assert await bot.seam.calls("/access_codes/delete") == []
 
 
-async def test_pin_checks_fail_closed_when_seam_is_slow(bot: Bot) -> None:
+async def _submit_while_seam_is_slow(
+    bot: Bot, pin: str, seconds: float = 2.5
+) -> tuple[dict[str, object], str]:
+    """Submit an Update PIN form while Seam takes `seconds` to list the lock's codes; returns
+    the ack (which must come inside Slack's 3 s) and the modal's view id."""
     view, _ = await open_modal(bot, "update_pin", bot.seam.ids["codes"]["healthy_guest"])
-    await bot.seam.delay(2.5, paths=["/access_codes/unmanaged/list"])
+    await bot.seam.delay(seconds, paths=["/access_codes/unmanaged/list"])
     started = time.perf_counter()
-    body = (await bot.submit(view, pin_values("2580"))).json()
+    body = (await bot.submit(view, pin_values(pin))).json()
     assert time.perf_counter() - started < 2.9  # answered inside Slack's 3 s
-    assert (
-        body["response_action"] == "errors" and "could not be checked" in body["errors"]["new_pin"]
+    assert body["response_action"] == "update" and "Checking" in json.dumps(body["view"])
+    return body, str(view["id"])
+
+
+async def test_slow_pin_checks_are_acked_first_and_a_refused_pin_comes_back_in_the_form(
+    bot: Bot,
+) -> None:
+    _, view_id = await _submit_while_seam_is_slow(bot, "2580")  # the Owner's code has 2580
+    before = len(bot.slack.calls_to("views.update"))
+    await bot.slack.wait_for_call("views.update", count=before + 1, timeout=10)
+    shown = bot.slack.calls_to("views.update")[-1].body
+    assert shown["view_id"] == view_id
+    text = json.dumps(shown["view"])
+    assert "That PIN was not set" in text and "already uses that PIN" in text
+    assert shown["view"]["callback_id"] == bot.slack.views[view_id]["callback_id"]  # resubmit
+    assert await bot.seam.calls("/access_codes/update") == []
+
+
+async def test_slow_pin_checks_that_pass_set_the_pin_once_after_the_ack(bot: Bot) -> None:
+    await _submit_while_seam_is_slow(bot, "5821")
+    entries = await wait_audit(bot)
+    assert entries[0].action == "update_pin" and entries[0].outcome == "success"
+    assert len(await bot.seam.calls("/access_codes/update")) == 1
+    texts = [json.dumps(c.body["view"]) for c in bot.slack.calls_to("views.update")]
+    assert any("Setting the new PIN" in t for t in texts)
+
+
+async def test_pin_checks_fail_closed_when_seam_never_answers(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.slack.listeners.remedies as listeners
+
+    monkeypatch.setattr(listeners, "SLOW_CHECK_LIMIT", 1.0)
+    await _submit_while_seam_is_slow(bot, "5821", seconds=5)
+    await bot.slack.wait_for(
+        lambda: any(
+            "could not be checked" in json.dumps(c.body["view"])
+            for c in bot.slack.calls_to("views.update")
+        ),
+        5,
+        what="the fail-closed answer",
     )
+    await asyncio.sleep(3)  # Seam's late answer changes nothing
     assert await bot.seam.calls("/access_codes/update") == []
 
 

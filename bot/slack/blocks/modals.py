@@ -102,8 +102,13 @@ def update_pin_modal(
     suggestion: str | None = None,
     lengths: list[int] | None = None,
     title: str = "Update PIN",
+    error: str | None = None,
 ) -> dict[str, Any]:
-    """The Update PIN modal: the code's summary, a PIN input, the accepted lengths and a hint."""
+    """The Update PIN modal: the code's summary, a PIN input, the accepted lengths and a hint.
+
+    `error`: why the last PIN was refused, shown above the input (used when the checks
+    finished after the submission was acked, so Slack's inline field errors are no longer
+    possible)."""
     hint = "Digits only."
     if lengths:
         hint = (
@@ -124,6 +129,14 @@ def update_pin_modal(
             )
         )
     )
+    if error:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f":warning: *That PIN was not set:* {escape_mrkdwn(error, 500)}"
+                )
+            )
+        )
     blocks.append(
         InputBlock(
             block_id=BLOCK_PIN,

@@ -24,6 +24,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.pins import supported_lengths
 from bot.domain.text import escape_mrkdwn, mask_pin
 from bot.remedies.base import Remedy, Request
 from bot.remedies.registry import REMEDIES
@@ -39,6 +40,7 @@ from bot.slack.blocks.modals import (
     loading_modal,
     message_modal,
     proposal_modal,
+    update_pin_modal,
 )
 from bot.slack.blocks.replies import (
     internal_error_message,
@@ -63,8 +65,11 @@ from bot.store import StoreError
 
 logger = logging.getLogger(__name__)
 
-#: Seconds the submission checks may spend reading Seam before the modal must be answered.
-PIN_CHECK_BUDGET = 2.0
+#: Seconds the submission checks may spend reading Seam before the modal is answered anyway
+#: (Slack allows 3 s, and the claims may need `CLAIM_BUDGET` more).
+PIN_CHECK_BUDGET = 1.8
+#: Seconds the PIN checks may take in all once the modal has been answered "Checking…".
+SLOW_CHECK_LIMIT = 25.0
 
 
 # ============================================================================ the button
@@ -298,10 +303,12 @@ async def on_pin_entry(
 ) -> None:
     """A "pin" form (Update PIN): check the input, then run it once and report.
 
-    Order: the input's own rules; then, within `PIN_CHECK_BUDGET` seconds, the lock's rules and
-    its other PINs (failing closed when Seam is too slow to check); then the claims: one per
-    modal (a double submit is told it is done) and one per code while it runs (two people's
-    modals cannot both change it at once).
+    Order: the input's own rules; then the lock's rules and its other PINs, answered inline
+    when Seam answers within `PIN_CHECK_BUDGET` seconds, else acked "Checking…" first and
+    answered with `views.update` (`_check_slowly`; failing closed when Seam never answers);
+    then the claims: one per modal (a double submit is told it is done) and one per code while
+    it runs (two people's modals cannot both change it at once). Slack is always answered
+    within 3 s (`PIN_CHECK_BUDGET` + `CLAIM_BUDGET`).
     """
     submitted = _submitted(view, context)
     if submitted is None or submitted[1].form != "pin":
@@ -315,20 +322,16 @@ async def on_pin_entry(
     if basic:
         await ack(response_action="errors", errors={ids.BLOCK_PIN: basic})
         return
-    try:
-        request = await asyncio.wait_for(
-            services.remedies.load(remedy, ctx.code, ctx.code, value), PIN_CHECK_BUDGET
-        )
-    except TimeoutError:
-        logger.warning("PIN checks for %s timed out after %.1f s", ctx.code, PIN_CHECK_BUDGET)
-        await ack(
-            response_action="errors",
-            errors={
-                ids.BLOCK_PIN: "Seam is slow right now, so this PIN could not be checked against "
-                "the lock. Nothing was changed; try again in a moment."
-            },
-        )
+    checks = asyncio.create_task(services.remedies.load(remedy, ctx.code, ctx.code, value))
+    done, _ = await asyncio.wait({checks}, timeout=PIN_CHECK_BUDGET)
+    key = f"{remedy.key}:{ctx.code}:{view.get('id') or ''}"
+    busy = code_lock_key(ctx.code)
+    view_id = str(view.get("id") or "")
+    if checks not in done:
+        await _check_slowly(ack, client, services, ctx, remedy, checks, view_id, key, busy, user_id)
         return
+    try:
+        request = checks.result()
     except SeamApiError as exc:
         await ack(
             response_action="errors",
@@ -339,11 +342,79 @@ async def on_pin_entry(
     if problem:
         await ack(response_action="errors", errors={ids.BLOCK_PIN: problem})
         return
-    key = f"{remedy.key}:{ctx.code}:{view.get('id') or ''}"
-    busy = code_lock_key(ctx.code)
-    view_id = str(view.get("id") or "")
     if not await _gate(ack, client, services, ctx, remedy, view_id, key, busy, user_id):
         return
+    await _run(services, client, ctx, remedy, request, user_id, key, busy)
+
+
+async def _check_slowly(
+    ack: AsyncAck,
+    client: AsyncWebClient,
+    services: Services,
+    ctx: RemedyContext,
+    remedy: Remedy,
+    checks: asyncio.Task[Request],
+    view_id: str,
+    key: str,
+    busy: str,
+    user_id: str,
+) -> None:
+    """Seam is slow to answer the PIN checks: ack now ("Checking…"), finish the checks (up to
+    `SLOW_CHECK_LIMIT` s), then answer with `views.update`: the form again with why the PIN
+    was refused, a refusal, or "Setting it…" before the remedy runs. Fails closed: checks that
+    cannot finish change nothing."""
+    logger.warning("PIN checks for %s are slow; acking first", ctx.code)
+    await ack(
+        response_action="update",
+        view=message_modal(
+            ctx,
+            remedy.title,
+            ":hourglass_flowing_sand: Checking this PIN against the lock… Seam is slow right now.",
+        ),
+    )
+
+    async def show(modal: dict[str, Any]) -> None:
+        try:
+            await client.views_update(view_id=view_id, view=modal)
+        except Exception:
+            logger.exception("views.update after the slow PIN checks failed")
+
+    try:
+        request = await asyncio.wait_for(checks, SLOW_CHECK_LIMIT)
+    except (TimeoutError, SeamApiError) as exc:
+        why = (
+            seam_failure_message(exc, ctx.code).text
+            if isinstance(exc, SeamApiError)
+            else "Seam did not answer in time, so this PIN could not be checked against the lock."
+        )
+        logger.warning("slow PIN checks for %s failed: %s", ctx.code, exc or "timed out")
+        await show(message_modal(ctx, remedy.title, f"{why}\nNothing was changed; try again."))
+        return
+    problem = remedy.refuses(request.code, request.target) or remedy.check(request)
+    if problem:
+        await show(
+            update_pin_modal(
+                ctx,
+                request.code,
+                request.device,
+                lengths=list(supported_lengths(request.device)),
+                title=remedy.title,
+                error=problem,
+            )
+        )
+        return
+    refusal = await _take_claims(services, remedy, key, busy, user_id)
+    if refusal is not None:
+        await show(message_modal(ctx, remedy.title, refusal))
+        return
+    await show(
+        message_modal(
+            ctx,
+            remedy.title,
+            ":hourglass_flowing_sand: Checked. Setting the new PIN… the result is posted where "
+            "you clicked.",
+        )
+    )
     await _run(services, client, ctx, remedy, request, user_id, key, busy)
 
 
