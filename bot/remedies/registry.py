@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
-from bot.remedies import backup, duplicate, free_slot, recreate, update_pin
+from bot.remedies import backup, duplicate, free_slot, recreate, remove_backup, update_pin
 from bot.remedies.base import Remedy
 
 _KEY = re.compile(r"^[a-z][a-z_]*$")
@@ -59,5 +59,6 @@ REMEDIES = Registry(
         recreate.REMEDY,
         backup.REMEDY,
         free_slot.REMEDY,
+        remove_backup.REMEDY,
     )
 )

@@ -189,8 +189,10 @@ class AlertRenderer(Protocol):
         access_code_id: str | None,
         device_id: str,
         activity: AlertActivity | None = None,
+        backup_access_code_id: str | None = None,
     ) -> Rendered:
-        """The resolved form of an alert."""
+        """The resolved form of an alert; `backup_access_code_id`: a backup code pulled for
+        the code that is still on the lock (offer to remove it)."""
         ...
 
     def digest(
@@ -756,6 +758,8 @@ class AlertService:
             )
         )
         device = ctx.scan.devices.get(rec.device_id)
+        code = ctx.codes.get(rec.access_code_id or "") if rec.subject == "access_code" else None
+        backup = code.pulled_backup_access_code_id if code is not None and not code.errors else None
         message = self.renderer.resolved(
             subject="device" if rec.subject == "device" else "access_code",
             title=rec.title or rec.alert_key,
@@ -766,6 +770,7 @@ class AlertService:
             access_code_id=rec.access_code_id,
             device_id=rec.device_id,
             activity=rec.activity,
+            backup_access_code_id=backup,
         )
         delivery = await self._send(channel, message, ts=ts, alert_key=rec.alert_key)
         if delivery.status == "not_found":

@@ -7,6 +7,7 @@ the message as the channel shows it now).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -203,3 +204,54 @@ async def test_delete_and_recreate_resolves_as_re_created_with_the_new_id(
     entries = await bot.services.store.audit_entries()
     new_id = next(e.detail for e in entries if e.action == "delete_and_recreate")
     assert new_id.split("new_access_code_id=")[-1] in shown
+
+
+async def test_a_backup_code_still_on_the_lock_is_offered_for_removal_once_the_code_works(
+    alerting: Bot,  # noqa: F811
+) -> None:
+    """Pull a backup for a failing guest code, then the original code works again: the
+    resolved alert says the backup code still opens the lock and offers to remove it; removing
+    it deletes exactly that code from Seam (read back), and is audited."""
+    bot = alerting
+    code_id = bot.seam.ids["codes"]["failed_to_set"]
+    record = await alert_of(bot, f"code:{code_id}")
+    key = await press_on_alert(bot, "remedy:pull_backup", code_id, record.ts or "")
+    await bot.slack.wait_for_call("views.update", timeout=10)
+    view = bot.slack.views[bot.slack.calls_to("views.update")[-1].body["view_id"]]
+    await bot.submit(view, {})
+    await bot.slack.wait_for_response(key, timeout=10)
+    original = await bot.seam.get_access_code(code_id)
+    assert original is not None
+    backup_id = original["pulled_backup_access_code_id"]
+    assert backup_id and await bot.seam.get_access_code(backup_id) is not None
+
+    await bot.seam.update_access_code(code_id, errors=[], warnings=[], status="set")
+    await bot.services.refresh_devices([original["device_id"]])  # as a scan or webhook would
+    await wait_resolved(bot, f"code:{code_id}")
+    shown = current_text(bot, record)
+    assert "Resolved" in shown and backup_id in shown and "still opens it" in shown
+    assert "remedy:remove_backup" in shown
+
+    view, _ = await open_modal(
+        bot,
+        "remove_backup",
+        code_id,
+        is_ephemeral=False,
+        channel_id=CHANNEL,
+        message_ts=record.ts or "",
+    )
+    assert "Remove backup" in json.dumps(view) and "stops working at once" in json.dumps(view)
+    await bot.submit(view, {})
+    for _ in range(150):
+        entries = [
+            e for e in await bot.services.store.audit_entries() if e.action == "remove_backup"
+        ]
+        if entries:
+            break
+        await asyncio.sleep(0.1)
+    assert len(entries) == 1 and entries[0].outcome == "success"
+    assert entries[0].access_code_id == backup_id
+    deletes = await bot.seam.calls("/access_codes/delete")
+    assert [c["body"]["access_code_id"] for c in deletes] == [backup_id]
+    assert await bot.seam.get_access_code(backup_id) is None
+    assert await bot.seam.get_access_code(code_id) is not None  # the guest's own code stays

@@ -44,6 +44,7 @@ from bot.domain.catalogue import Catalogue, CatalogueEntry, RemedyAction, Scope
 from bot.domain.findings import Finding, seconds_to_start, sort_findings, urgency_label
 from bot.domain.text import escape_mrkdwn, humanize_delta, mask_pin, plain, slack_date
 from bot.remedies.registry import REMEDIES
+from bot.remedies.remove_backup import REMEDY as REMOVE_BACKUP
 from bot.seam.models import AccessCode, Device
 from bot.settings import SLACK_USER_ID
 from bot.slack import ids
@@ -444,8 +445,10 @@ def resolved_message(
     access_code_id: str | None,
     device_id: str,
     activity: AlertActivity | None = None,
+    backup_access_code_id: str | None = None,
 ) -> Message:
-    """The alert message edited to its resolved form (no buttons).
+    """The alert message edited to its resolved form (no buttons, except *Remove backup code*
+    when a backup code pulled for the code is still on the lock).
 
     Args:
         subject: which kind of alert it was.
@@ -456,6 +459,8 @@ def resolved_message(
         gone: the code (or lock) is no longer listed by Seam (deleted or expired).
         activity: the last thing someone did on it (a code re-created under a new id is said
             so, not "no longer in Seam").
+        backup_access_code_id: the backup code pulled for this code, still listed by Seam
+            (`pulled_backup_access_code_id` of a code that reports no error).
     """
     name = escape_mrkdwn(title, 150)
     where = f" on *{escape_mrkdwn(device_name, 150)}*" if subject == "access_code" else ""
@@ -476,6 +481,28 @@ def resolved_message(
     line = activity_line(activity)
     if line:
         blocks.append(_context(line))
+    if backup_access_code_id and access_code_id:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=":information_source: The backup code "
+                    f"`{escape_mrkdwn(backup_access_code_id, 64)}` pulled for this code is still "
+                    "on the lock and still opens it. Remove it once the guest uses their own code."
+                )
+            )
+        )
+        blocks.append(
+            ActionsBlock(
+                block_id=ids.BLOCK_REMEDIES,
+                elements=[
+                    ButtonElement(
+                        text=REMOVE_BACKUP.button_label,
+                        action_id=ids.remedy_action_id(REMOVE_BACKUP.key),
+                        value=access_code_id,
+                    )
+                ],
+            )
+        )
     blocks.append(
         _context(
             f"Resolved {slack_date(resolved_at)} · " + _ids_line(None, access_code_id, device_id)

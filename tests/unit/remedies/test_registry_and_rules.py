@@ -425,3 +425,31 @@ def test_a_definite_refusal_is_specific_and_changed_nothing(exc: Exception, need
     assert outcome.summary.startswith("Seam could not update the PIN")
     assert needle in outcome.summary
     assert "739251" not in outcome.summary  # a PIN in Seam's words is redacted
+
+
+# --- remove_backup: offered once the original works again, acts only on its own backup ---
+
+
+def test_remove_backup_is_offered_only_for_a_healthy_code_that_names_a_pulled_backup() -> None:
+    from bot.remedies.remove_backup import REMEDY as REMOVE
+
+    healthy = code("orig", pulled_backup_access_code_id="bk1")
+    failing = code(
+        "orig",
+        pulled_backup_access_code_id="bk1",
+        errors=[{"error_code": "failed_to_set_on_device", "message": "x"}],
+    )
+    assert REMOVE.offered_for(healthy, set())
+    assert not REMOVE.offered_for(failing, {REMOVE.key})  # the guest may still need it
+    assert not REMOVE.offered_for(code("orig"), {REMOVE.key})  # no backup pulled
+    assert REMOVE.refuses(healthy, code("bk1")) is None
+    assert "not the backup code" in (REMOVE.refuses(healthy, code("other")) or "")
+    assert "still reports a problem" in (REMOVE.refuses(failing, code("bk1")) or "")
+    assert REMOVE.key in REMEDIES and len(REMOVE.button_label) <= BUTTON_TEXT_MAX
+
+
+async def test_remove_backup_explains_itself_without_seam_when_there_is_nothing_to_remove() -> None:
+    from bot.remedies.remove_backup import REMEDY as REMOVE
+
+    proposal = await REMOVE.prepare(NoSeam(), code("orig"), None)  # type: ignore[arg-type]
+    assert proposal.form == "unavailable" and "Nothing to remove" in proposal.text
