@@ -100,6 +100,7 @@ class RemedyAction(StrEnum):
     DELETE_AND_RECREATE = "delete_and_recreate"
     PULL_BACKUP = "pull_backup"
     FREE_SLOT = "free_slot"
+    REMOVE_BACKUP = "remove_backup"  # remove a pulled backup code once the original works
     RECHECK = "recheck"
     CHECK_DEVICE = "check_device"  # check the device / account connection
     CONTACT_SUPPORT = "contact_support"
