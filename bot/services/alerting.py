@@ -528,7 +528,16 @@ class AlertService:
 
         # 3. Alerts whose problems are gone, on devices this scan fully saw.
         for rec in alerts.values():
-            if rec.state == "resolved" or rec.alert_key in groups:
+            if rec.alert_key in groups:
+                continue
+            if rec.state == "resolved":
+                # Resolved by another refresh while someone's re-check ran: show it there.
+                if (
+                    annotation is not None
+                    and rec.alert_key == annotation.alert_key
+                    and scan.covers(rec.device_id)
+                ):
+                    await self._redraw_resolved(rec, ctx)
                 continue
             if not scan.covers(rec.device_id):
                 report.left_alone += 1
@@ -733,15 +742,8 @@ class AlertService:
         )
         self._report.reopened += 1
 
-    async def _resolve(self, rec: AlertRecord, ctx: _Context) -> None:
-        """Every problem of the alert cleared (on a device the scan fully saw)."""
-        if rec.ts is None or rec.channel is None:
-            # Never posted on its own (pending, or listed in a digest): nothing to edit.
-            await self.store.resolve_alert(rec.alert_key, at=ctx.now)
-            self._report.resolved += 1
-            return
-        channel: str = rec.channel
-        ts: str = rec.ts
+    async def _resolved_message(self, rec: AlertRecord, ctx: _Context) -> tuple[Rendered, bool]:
+        """The resolved form of `rec`, and whether its code (or lock) is gone from Seam."""
         gone = (
             rec.access_code_id not in ctx.codes
             if rec.subject == "access_code" and rec.access_code_id
@@ -765,13 +767,35 @@ class AlertService:
             title=rec.title or rec.alert_key,
             device_name=device.name if device is not None else (rec.device_name or rec.device_id),
             problem_titles=titles,
-            resolved_at=ctx.now,
+            resolved_at=rec.resolved_at or ctx.now,
             gone=gone,
             access_code_id=rec.access_code_id,
             device_id=rec.device_id,
             activity=rec.activity,
             backup_access_code_id=backup,
         )
+        return message, gone
+
+    async def _redraw_resolved(self, rec: AlertRecord, ctx: _Context) -> None:
+        """Edit an alert another refresh resolved meanwhile, so it shows the annotation (the
+        re-check someone just ran) in its resolved form; no second "Resolved" reply."""
+        if rec.ts is None or rec.channel is None:
+            return
+        message, _ = await self._resolved_message(rec, ctx)
+        delivery = await self._send(rec.channel, message, ts=rec.ts, alert_key=rec.alert_key)
+        if delivery.status == "ok":
+            await self.store.set_alert_rendered(rec.alert_key, message.content_hash())
+
+    async def _resolve(self, rec: AlertRecord, ctx: _Context) -> None:
+        """Every problem of the alert cleared (on a device the scan fully saw)."""
+        if rec.ts is None or rec.channel is None:
+            # Never posted on its own (pending, or listed in a digest): nothing to edit.
+            await self.store.resolve_alert(rec.alert_key, at=ctx.now)
+            self._report.resolved += 1
+            return
+        channel: str = rec.channel
+        ts: str = rec.ts
+        message, gone = await self._resolved_message(rec, ctx)
         delivery = await self._send(channel, message, ts=ts, alert_key=rec.alert_key)
         if delivery.status == "not_found":
             await self.store.resolve_alert(rec.alert_key, at=ctx.now)

@@ -255,3 +255,25 @@ async def test_a_backup_code_still_on_the_lock_is_offered_for_removal_once_the_c
     assert [c["body"]["access_code_id"] for c in deletes] == [backup_id]
     assert await bot.seam.get_access_code(backup_id) is None
     assert await bot.seam.get_access_code(code_id) is not None  # the guest's own code stays
+
+
+async def test_a_re_check_of_an_alert_another_refresh_resolves_meanwhile_shows_it_resolved(
+    alerting: Bot,  # noqa: F811
+) -> None:
+    """A scan or webhook resolves the alert while someone's re-check is reading Seam: the
+    re-check must not put the open message back with "did not finish" (it did finish)."""
+    bot = alerting
+    code_id = bot.seam.ids["codes"]["kwikset_unconfirmed"]
+    record = await alert_of(bot, f"code:{code_id}")
+    code = await bot.seam.get_access_code(code_id)
+    assert code is not None
+    await bot.seam.delay(1.5, paths=["/access_codes/get"], phase="before")
+    await press_on_alert(bot, "remedy:recheck", code_id, record.ts or "")
+    await bot.slack.wait_for(lambda: "Re-checking" in current_text(bot, record), 5)
+    await bot.seam.update_access_code(code_id, errors=[], warnings=[])
+    await bot.services.refresh_devices([code["device_id"]])  # resolves it meanwhile
+    replies = len(bot.slack.calls_to("chat.postMessage"))
+    await bot.slack.wait_for(lambda: "Re-checked" in current_text(bot, record), 10)
+    shown = current_text(bot, record)
+    assert "Resolved" in shown and "did not finish" not in shown and "Re-checking" not in shown
+    assert len(bot.slack.calls_to("chat.postMessage")) == replies  # no second "Resolved" reply
