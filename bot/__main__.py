@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.store import Store, StoreError
 
         async def preflight() -> None:
-            await (await Store.open(settings.database_path)).close()
+            await (await Store.open(settings.database_target())).close()
 
         try:  # a corrupt, read-only or misplaced database stops start-up, fast and clearly
             asyncio.run(asyncio.wait_for(preflight(), 5.0))

@@ -195,7 +195,7 @@ async def build_web_app(
         store: an existing store (tests); by default `DATABASE_PATH` is opened.
     """
     seam_client = seam or build_seam_client(settings)
-    the_store = store or await Store.open(settings.database_path)
+    the_store = store or await Store.open(settings.database_target())
     services = Services(
         settings=settings, seam=seam_client, catalogue=default_catalogue(), store=the_store
     )

@@ -133,7 +133,7 @@ async def run_cli(settings: Settings, *, once: bool, post: bool, out: TextIO | N
             scan = await scan_workspace(seam, catalogue=catalogue)
             out.write(format_findings(scan))
             return 0 if scan.complete else 1
-        store = await Store.open(settings.database_path)
+        store = await Store.open(settings.database_target())
         try:
             services = Services(settings=settings, seam=seam, catalogue=catalogue, store=store)
             scanner = Scanner(
@@ -239,7 +239,7 @@ async def list_webhooks(settings: Settings, out: TextIO | None = None) -> int:
 async def status(settings: Settings, out: TextIO | None = None) -> int:
     """`status`: whether webhooks are on, when the last Seam event arrived, the last scans."""
     out = out or sys.stdout
-    store = await Store.open(settings.database_path)
+    store = await Store.open(settings.database_target())
     try:
         last = await store.last_event_at()
         scans = await store.recent_scans(limit=3)

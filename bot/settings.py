@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     alert_remind_hours: float = Field(default=24.0, gt=0)
     alert_storm_threshold: int = Field(default=20, ge=1)
     database_path: Path = Path("./seam-bot.sqlite3")
+    database_url: SecretStr | None = None
     remedy_allowed_users: Annotated[frozenset[str], NoDecode] = frozenset()
 
     seam_webhook_secret: SecretStr | None = None
@@ -68,6 +69,22 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"
     seam_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL (unset: SQLite at DATABASE_PATH)")
+        return value
+
+    def database_target(self) -> str | Path:
+        """Where the store lives: the `DATABASE_URL` (PostgreSQL) when set, else the SQLite
+        file at `DATABASE_PATH`."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return self.database_path
 
     @field_validator("slack_bot_token")
     @classmethod

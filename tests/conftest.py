@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from devtools.slack_requests import (
     slash_command_body,
     view_submission_body,
 )
+from tests.support.databases import database, postgres_server
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -41,9 +43,24 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
         if name.lower().endswith("_proxy") or name.startswith(("SLACK_", "SEAM_")):
             monkeypatch.delenv(name, raising=False)
-    for name in ("ALERT_CHANNEL", "REMEDY_ALLOWED_USERS", "DATABASE_PATH", "PORT"):
+    for name in ("ALERT_CHANNEL", "REMEDY_ALLOWED_USERS", "DATABASE_PATH", "DATABASE_URL", "PORT"):
         monkeypatch.delenv(name, raising=False)
     yield
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """Where a store test's store lives, once per engine: a SQLite file, then a fresh database
+    on a real PostgreSQL server (skipped where PostgreSQL cannot run, failed in CI)."""
+    if request.param == "sqlite":
+        return tmp_path / "store.sqlite3"
+    try:
+        server = postgres_server()
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(f"PostgreSQL is not available here: {exc}")
+    return await server.create_database()
 
 
 @pytest.fixture
@@ -158,6 +175,12 @@ def reply_text(message: dict[str, Any]) -> str:
     )
 
 
+async def _postgres_url(path: Path) -> str | None:
+    """The PostgreSQL database standing in for `path` when the suite runs on PostgreSQL."""
+    target = await database(path)
+    return target if isinstance(target, str) else None
+
+
 async def serve_bot(
     tmp_path: Path, seam_fake: SeamFake, slack: FakeSlack, **overrides: Any
 ) -> AsyncIterator[Bot]:
@@ -169,6 +192,7 @@ async def serve_bot(
         seam_endpoint=seam_fake.url,
         slack_api_url=slack.api_url,
         database_path=tmp_path / "bot.sqlite3",
+        database_url=await _postgres_url(tmp_path / "bot.sqlite3"),
         scan_interval_seconds=0,
         **{"remedy_allowed_users": "*", **overrides},
     )

@@ -18,11 +18,12 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -127,7 +128,9 @@ class Store:
     async def open(cls, path: str | Path) -> Store:
         """Open (creating if needed) the database at `path`, in WAL mode, schema up to date.
 
-        `path` may be ":memory:". Pending migrations (`bot.store.migrations`) are applied first.
+        `path` may be ":memory:", or a `postgresql://…` URL (`DATABASE_URL`: see
+        `bot.store.postgres`, same SQL, same migrations). Pending migrations
+        (`bot.store.migrations`) are applied first.
 
         Raises:
             StoreSchemaError: the database was written by a newer release (its schema version
@@ -137,6 +140,8 @@ class Store:
                 (corrupt), or it cannot be written (read-only, disk full). The connection is
                 closed before raising.
         """
+        if isinstance(path, str) and is_postgres_url(path):
+            return await cls._open_postgres(path)
         if str(path) != ":memory:" and not Path(path).parent.is_dir():
             raise StoreError(f"the folder of DATABASE_PATH {path} does not exist")
         try:
@@ -161,6 +166,37 @@ class Store:
             await db.close()
             raise
         return store
+
+    @classmethod
+    async def _open_postgres(cls, url: str) -> Store:
+        """`open` for a PostgreSQL URL (the password never appears in an error)."""
+        from bot.store.postgres import PgConnection
+
+        where = _redact_url(url)
+        try:
+            conn = await PgConnection.connect(url)
+        except Exception as exc:
+            raise StoreError(f"DATABASE_URL {where} cannot be opened: {_reason(exc)}") from None
+        store = cls(cast(aiosqlite.Connection, conn))
+        try:
+            await store._migrate()
+            await store.check_writable()
+        except StoreError:
+            await conn.close()
+            raise
+        except Exception as exc:
+            await conn.close()
+            raise StoreError(f"DATABASE_URL {where} is not usable: {_reason(exc)}") from None
+        return store
+
+    async def _now(self) -> datetime:
+        """The clock leases are timed by: the database server's on PostgreSQL (processes on
+        several hosts agree), this host's on SQLite (one host)."""
+        server_now = getattr(self._db, "server_now", None)
+        if server_now is None:
+            return utcnow()
+        moment: datetime = await server_now()
+        return moment.astimezone(UTC)
 
     async def check_writable(self) -> None:
         """Write one small row (the `health` table) and commit: the store can write now.
@@ -201,13 +237,15 @@ class Store:
 
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[None]:
-        """Turn a failed write (sqlite3.Error) into a rolled-back `StoreError`."""
+        """Turn a failed write (a driver error) into a rolled-back `StoreError`."""
         try:
             yield
-        except sqlite3.Error as exc:
-            with contextlib.suppress(sqlite3.Error):
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
+            with contextlib.suppress(Exception):
                 await self._db.rollback()
-            raise StoreError(f"the database cannot be written: {exc}") from None
+            raise StoreError(f"the database cannot be written: {_reason(exc)}") from None
 
     async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         async with self._db.execute(sql, tuple(params)) as cursor:
@@ -945,7 +983,7 @@ class Store:
         left by a crashed process expires after its ttl, or at once when the caller names it as
         `dead_holder`, e.g. a process on this host that no longer exists).
         """
-        now = utcnow()
+        now = await self._now()
         async with self._write_lock, self._writing():
             cursor = await self._db.execute(
                 "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"
@@ -1078,3 +1116,26 @@ def _digest(raw: aiosqlite.Row, member_keys: tuple[str, ...]) -> DigestRecord:
         resolved_at=row.time_or_none("resolved_at"),
         member_keys=member_keys,
     )
+
+
+def is_postgres_url(value: str) -> bool:
+    """Whether `value` names a PostgreSQL database (`postgresql://…` or `postgres://…`)."""
+    return value.startswith(("postgresql://", "postgres://"))
+
+
+def _redact_url(url: str) -> str:
+    """`url` with any password replaced by `***` (for messages and logs)."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def _reason(exc: BaseException) -> str:
+    """A short reason for a driver error, never a URL with its password."""
+    return _redact_url(str(exc) or type(exc).__name__)
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """sqlite3's errors, and asyncpg's (a server error, a dropped connection)."""
+    if isinstance(exc, sqlite3.Error):
+        return True
+    module = type(exc).__module__ or ""
+    return module.startswith("asyncpg") or isinstance(exc, (ConnectionError, OSError))

@@ -26,6 +26,7 @@ from bot.slack.alert_channel import ChannelPacer
 from bot.slack.alert_channel import slack_alert_service as AlertManager
 from bot.store import Store
 from devtools.fake_slack import FakeSlack, validate_blocks
+from tests.support.databases import database
 
 CAT = default_catalogue()
 CHANNEL = "CALERTS"
@@ -127,7 +128,7 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "alerts.sqlite3")
+    s = await Store.open(await database(tmp_path / "alerts.sqlite3"))
     yield s
     await s.close()
 

@@ -30,6 +30,7 @@ from bot.slack.alert_channel import slack_alert_service as AlertManager
 from bot.store import Store
 from devtools.fake_slack import FakeSlack, validate_blocks
 from devtools.seam_fake import SeamFake
+from tests.support.databases import database
 from tests.support.fixtures import seam_fake, seam_fake_process  # noqa: F401
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -52,7 +53,7 @@ async def seam(seam_fake: SeamFake) -> AsyncIterator[SeamClient]:  # noqa: F811
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "bot.sqlite3")
+    s = await Store.open(await database(tmp_path / "bot.sqlite3"))
     yield s
     await s.close()
 
@@ -303,11 +304,11 @@ async def test_restart_between_scans_posts_no_duplicates(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "restart.sqlite3"
-    first = await Store.open(path)
+    first = await Store.open(await database(path))
     await scan_and_reconcile(seam, make_manager(first, slack))
     await first.close()
 
-    second = await Store.open(path)
+    second = await Store.open(await database(path))
     manager = make_manager(second, slack)
     report = await scan_and_reconcile(seam, manager)
     assert report.slack_calls == 0 and len(roots(slack)) == 13
@@ -338,13 +339,13 @@ async def test_restart_mid_scan_loses_nothing_and_duplicates_nothing(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "crash.sqlite3"
-    first = await Store.open(path)
+    first = await Store.open(await database(path))
     with pytest.raises(asyncio.CancelledError):
         await scan_and_reconcile(seam, make_manager(first, slack, pacer=CrashAfter(5)))
     await first.close()
     assert len(roots(slack)) == 5
 
-    second = await Store.open(path)
+    second = await Store.open(await database(path))
     report = await scan_and_reconcile(seam, make_manager(second, slack))
     assert report.posted == 8
     assert sorted(keys(slack)) == sorted(expected_keys(seam_fake))  # each exactly once
@@ -434,7 +435,7 @@ async def test_served_app_scans_posts_updates_and_resolves(
     finally:
         await runner.cleanup()  # stops the scanner task
     assert len(roots(slack)) == 13
-    store = await Store.open(tmp_path / "served.sqlite3")
+    store = await Store.open(await database(tmp_path / "served.sqlite3"))
     assert await store.acquire_lease(LEASE_NAME, "after-shutdown", 60)  # released on stop
     assert len(await store.recent_scans()) >= 3
     await store.close()

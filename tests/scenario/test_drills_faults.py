@@ -37,6 +37,7 @@ from bot.slack.alert_channel import slack_alert_service as AlertManager
 from bot.store import Store
 from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import REPO_ROOT, SeamFake
+from tests.support.databases import database
 from tests.support.fixtures import seam_fake, seam_fake_process  # noqa: F401
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -163,7 +164,7 @@ async def test_seam_outage_mid_scan_resolves_nothing_unseen_and_the_next_scan_re
     tmp_path: Path,
 ) -> None:
     ids = seam_fake.ids
-    store = await Store.open(tmp_path / "outage.sqlite3")
+    store = await Store.open(await database(tmp_path / "outage.sqlite3"))
     async with SeamClient(seam_fake.api_key, seam_fake.url, max_read_attempts=2) as seam:
         expected = await expected_keys(seam)
         manager = make_manager(store, slack)
@@ -247,7 +248,7 @@ async def test_slack_failures_deliver_every_alert_exactly_once_after_recovery(
     status: int,
     count: int,
 ) -> None:
-    store = await Store.open(tmp_path / "slack.sqlite3")
+    store = await Store.open(await database(tmp_path / "slack.sqlite3"))
     async with SeamClient(seam_fake.api_key, seam_fake.url) as seam:
         expected = await expected_keys(seam)
         manager = make_manager(store, slack)

@@ -15,6 +15,7 @@ from devtools.seam_fake import SeamFake
 from devtools.slack_requests import block_actions_body, signed_headers, slash_command_body
 from tests.conftest import SIGNING_SECRET, Bot, reply_text, serve_bot
 from tests.scenario.test_remedies import open_modal, pin_values, wait_audit
+from tests.support.databases import database
 
 
 async def test_code_of_another_workspace_is_never_shown_or_changed(bot: Bot) -> None:
@@ -253,7 +254,7 @@ async def test_shutdown_waits_for_a_remedy_in_flight(
     await asyncio.sleep(0.2)  # the update is in flight
     with pytest.raises(StopAsyncIteration):
         await served.__anext__()  # the server shuts down now
-    store = await Store.open(tmp_path / "bot.sqlite3")
+    store = await Store.open(await database(tmp_path / "bot.sqlite3"))
     try:
         entries = await store.audit_entries()
         assert [e.outcome for e in entries] == ["success"]  # finished and audited, not cut off

@@ -28,6 +28,7 @@ from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import SeamFake
 from devtools.slack_requests import block_actions_body, signed_headers, view_submission_body
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET
+from tests.support.databases import database as db_target
 
 ROOT = Path(__file__).resolve().parents[2]
 #: REMEDY_RECOVERY_SECONDS of the bots here: a killed process's remedy is finished this long
@@ -67,9 +68,13 @@ class BotProcess:
             PYTHONPATH=str(ROOT),
         )
         self.proc: asyncio.subprocess.Process | None = None
+        self.database = database
         self.log = database.parent / f"bot-{self.port}.log"
 
     async def start(self) -> BotProcess:
+        target = await db_target(self.database)
+        if isinstance(target, str):  # the suite runs on PostgreSQL
+            self.env["DATABASE_URL"] = target
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -151,7 +156,7 @@ async def open_and_submit(
 
 
 async def audit_rows(database: Path, action: str) -> list[Any]:
-    store = await Store.open(database)
+    store = await Store.open(await db_target(database))
     try:
         return [e for e in await store.audit_entries() if e.action == action]
     finally:
@@ -199,7 +204,7 @@ async def test_killed_between_delete_and_create_the_code_is_recreated_after_rest
     assert len(messages) == 1 and "after a restart" in json.dumps(messages[0])
     assert before["code"] not in json.dumps(messages[0])
     # Nothing is left stuck: the journal is closed, its secret erased, the code lock free.
-    store = await Store.open(database)
+    store = await Store.open(await db_target(database))
     try:
         assert await store.journal_unfinished() == []
         assert await store.remedy_claim(f"code_lock:{code_id}") is None
@@ -234,7 +239,7 @@ async def test_killed_after_seam_took_the_new_pin_the_change_is_confirmed_after_
     assert "5821" not in rows[0].detail
     assert len(slack.responses[key]) == 1 and "5821" not in json.dumps(slack.responses[key])
     assert len(await seam_fake.calls("/access_codes/update")) == 1  # never re-sent
-    store = await Store.open(database)
+    store = await Store.open(await db_target(database))
     try:
         assert await store.journal_unfinished() == []
         assert await store.remedy_claim(f"code_lock:{code_id}") is None
@@ -244,7 +249,7 @@ async def test_killed_after_seam_took_the_new_pin_the_change_is_confirmed_after_
 
 async def assert_nothing_stuck(database: Path, code_id: str) -> None:
     """The journal is closed (its secret erased) and no claim on the code is left running."""
-    store = await Store.open(database)
+    store = await Store.open(await db_target(database))
     try:
         assert await store.journal_unfinished() == []
         assert await store.remedy_claim(f"code_lock:{code_id}") is None
@@ -270,7 +275,7 @@ async def test_killed_after_the_journal_but_before_seam_saw_the_change_nothing_h
         bot, slack, "update_pin", code_id, {"new_pin": {"pin_value": "5821"}}
     )
     await wait_for_seam_call(seam_fake, "/access_codes/update")  # journal written before it
-    store = await Store.open(database)
+    store = await Store.open(await db_target(database))
     try:
         (entry,) = await store.journal_unfinished()
         assert entry.remedy == "update_pin" and entry.steps == ()

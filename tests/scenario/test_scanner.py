@@ -33,6 +33,7 @@ from bot.slack.alert_channel import slack_alert_service as AlertManager
 from bot.store import Store
 from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import REPO_ROOT, SeamFake
+from tests.support.databases import database
 from tests.support.fixtures import seam_fake, seam_fake_process  # noqa: F401
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -200,7 +201,7 @@ async def test_loop_survives_failing_iterations_and_stops_cleanly(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    store = await Store.open(tmp_path / "s.sqlite3")
+    store = await Store.open(await database(tmp_path / "s.sqlite3"))
     client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
     manager = ExplodingManager(
         store,
@@ -240,7 +241,7 @@ async def test_only_one_scanner_reconciles_at_a_time(
     slack: FakeSlack,
     tmp_path: Path,
 ) -> None:
-    store = await Store.open(tmp_path / "s.sqlite3")
+    store = await Store.open(await database(tmp_path / "s.sqlite3"))
     client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
 
     def make() -> Scanner:
@@ -274,7 +275,7 @@ async def test_build_scanner_rules(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    store = await Store.open(tmp_path / "s.sqlite3")
+    store = await Store.open(await database(tmp_path / "s.sqlite3"))
     client = AsyncWebClient(token="xoxb-test")
 
     def services(**kw: Any) -> Services:

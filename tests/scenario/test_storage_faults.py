@@ -19,8 +19,11 @@ import pytest
 from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import SeamFake
 from tests.conftest import serve_bot
+from tests.support.databases import sqlite_only
 
 ROOT = Path(__file__).resolve().parents[2]
+#: A full disk, a read-only folder, a corrupt file: SQLite's own failures.
+pytestmark = sqlite_only
 
 
 def start_bot(database: Path) -> subprocess.CompletedProcess[str]:

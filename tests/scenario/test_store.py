@@ -9,15 +9,18 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
+from tests.support.databases import sqlite_only
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "bot.sqlite3")
+async def store(store_target: str | Path) -> AsyncIterator[Store]:
+    """The store under test, once on SQLite and once on PostgreSQL."""
+    s = await Store.open(store_target)
     yield s
     await s.close()
 
 
+@sqlite_only
 async def test_wal_mode_and_reopen_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "x.sqlite3"
     s = await Store.open(path)

@@ -14,8 +14,9 @@ from bot.store.sqlite import _iso, utcnow
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "journal.sqlite3")
+async def store(store_target: str | Path) -> AsyncIterator[Store]:
+    """Once on SQLite, once on PostgreSQL."""
+    opened = await Store.open(store_target)
     yield opened
     await opened.close()
 
