@@ -31,7 +31,7 @@ from devtools.slack_requests import (
     slash_command_body,
     view_submission_body,
 )
-from tests.support.databases import database, postgres_server
+from tests.support.databases import database_url, postgres_server
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -175,12 +175,6 @@ def reply_text(message: dict[str, Any]) -> str:
     )
 
 
-async def _postgres_url(path: Path) -> str | None:
-    """The PostgreSQL database standing in for `path` when the suite runs on PostgreSQL."""
-    target = await database(path)
-    return target if isinstance(target, str) else None
-
-
 async def serve_bot(
     tmp_path: Path, seam_fake: SeamFake, slack: FakeSlack, **overrides: Any
 ) -> AsyncIterator[Bot]:
@@ -192,7 +186,7 @@ async def serve_bot(
         seam_endpoint=seam_fake.url,
         slack_api_url=slack.api_url,
         database_path=tmp_path / "bot.sqlite3",
-        database_url=await _postgres_url(tmp_path / "bot.sqlite3"),
+        database_url=await database_url(tmp_path / "bot.sqlite3"),
         scan_interval_seconds=0,
         **{"remedy_allowed_users": "*", **overrides},
     )

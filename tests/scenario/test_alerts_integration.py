@@ -30,7 +30,7 @@ from bot.slack.alert_channel import slack_alert_service as AlertManager
 from bot.store import Store
 from devtools.fake_slack import FakeSlack, validate_blocks
 from devtools.seam_fake import SeamFake
-from tests.support.databases import database
+from tests.support.databases import database, database_url
 from tests.support.fixtures import seam_fake, seam_fake_process  # noqa: F401
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -401,6 +401,7 @@ async def test_served_app_scans_posts_updates_and_resolves(
         seam_endpoint=seam_fake.url,
         slack_api_url=slack.api_url,
         database_path=tmp_path / "served.sqlite3",
+        database_url=await database_url(tmp_path / "served.sqlite3"),
         alert_channel=CHANNEL,
         scan_interval_seconds=0.2,
     )

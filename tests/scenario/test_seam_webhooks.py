@@ -25,6 +25,7 @@ from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import SeamFake
 from devtools.slack_requests import event_body
 from tests.conftest import Bot, serve_bot
+from tests.support.databases import database_url
 
 SECRET = "whsec_" + base64.b64encode(b"seam-code-doctor-test-secret!!").decode()
 CHANNEL = "CALERTS"
@@ -316,6 +317,7 @@ async def test_webhook_register_list_and_status_commands(
         seam_api_key=seam_fake.api_key,
         seam_endpoint=seam_fake.url,
         database_path=tmp_path / "s.sqlite3",
+        database_url=await database_url(tmp_path / "s.sqlite3"),
         seam_webhook_secret=SECRET,
     )
     out = io.StringIO()

@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.postgres import PostgresServer
 
-__all__ = ["database", "engine", "postgres_server", "sqlite_only"]
+__all__ = ["database", "database_url", "engine", "postgres_server", "sqlite_only"]
 
 _server: PostgresServer | None = None
 _urls: dict[str, str] = {}
@@ -55,3 +55,10 @@ async def database(path: Path) -> str | Path:
     if key not in _urls:
         _urls[key] = await postgres_server().create_database()
     return _urls[key]
+
+
+async def database_url(path: Path) -> str | None:
+    """The `DATABASE_URL` standing in for the SQLite file `path` when the suite runs on
+    PostgreSQL (None on SQLite): pass it with `database_path=path` to `load_settings`."""
+    target = await database(path)
+    return target if isinstance(target, str) else None
