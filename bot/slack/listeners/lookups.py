@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.catalogue import RemedyAction
+from bot.domain.code_status import status_words
 from bot.domain.text import escape_mrkdwn, slack_date
 from bot.seam.errors import SeamNotFoundError
 from bot.seam.models import AccessCode, Device
@@ -189,10 +190,11 @@ async def contact_support(
         return
     code = loaded[0]
     problems = ", ".join(sorted({i.code for i in code.issues})) or "none"
+    status = status_words(code.status, managed=code.is_managed)
     summary = (
         f"access_code_id: {code.access_code_id}\ndevice_id: {code.device_id}\n"
         f"workspace_id: {code.workspace_id or 'unknown'}\nerror/warning codes: {problems}\n"
-        f"status: {code.status or 'unknown'}"
+        f"status: {status.term} ({status.plain})"
     )
     text = (
         "Send this to Seam support (support@seam.co or the chat in Seam Console), with the "
