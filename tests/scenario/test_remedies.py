@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,36 @@ async def test_failed_action_attempt_is_reported_as_failed(bot: Bot) -> None:
     assert entries[0].outcome == "error"
     text = reply_text(await bot.reply(key))
     assert "did not accept" in text and "The lock rejected it" in text
+
+
+async def test_support_summary_carries_the_failed_requests_of_the_code(bot: Bot) -> None:
+    code_id = bot.seam.ids["codes"]["failed_to_set"]
+    view, key = await open_modal(bot, "update_pin", code_id)
+    await bot.seam.fail(429, paths=["/access_codes/update"], count=1, body="json")
+    await bot.submit(view, pin_values("5821"))
+    assert "too many changes" in reply_text(await bot.reply(key))
+    view, key = await open_modal(bot, "update_pin", code_id)
+    failed = {
+        "action_attempt": {
+            "action_attempt_id": "aa-forced",
+            "status": "error",
+            "error": {"type": "failed_to_set_on_device", "message": "The lock rejected it"},
+        },
+        "ok": True,
+    }
+    await bot.seam.fail(200, paths=["/action_attempts/get"], body=json.dumps(failed))
+    await bot.submit(view, pin_values("5822"))
+    assert "did not accept" in reply_text(await bot.reply(key))
+    _, key = await bot.press("remedy:contact_support", code_id)
+    summary = reply_text(await bot.reply(key))
+    # newest first: the failed action attempt (with its update's request id), then the 429
+    found = re.findall(r"/access_codes/update  (.+?)  seam-request-id (\S+)", summary)
+    assert [what for what, _ in found] == [
+        "action attempt aa-forced failed: failed_to_set_on_device",
+        "HTTP 429 rate_limit_exceeded",
+    ]
+    assert len({rid for _, rid in found}) == 2
+    assert "5821" not in summary and "5822" not in summary
 
 
 async def test_unauthorized_user_changes_nothing(

@@ -1,7 +1,12 @@
-"""What a user is told when looking up or acting on a code fails, by kind of failure."""
+"""What a user is told when looking up or acting on a code fails, by kind of failure, and the
+summary to send to Seam support."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC
+
+from bot.domain.code_status import status_words
 from bot.domain.text import escape_mrkdwn
 from bot.seam.errors import (
     SeamApiError,
@@ -12,6 +17,8 @@ from bot.seam.errors import (
     SeamUnauthorizedError,
     SeamUnavailableError,
 )
+from bot.seam.failures import FailedCall
+from bot.seam.models import AccessCode
 from bot.slack.blocks.common import Message, notice_message
 
 
@@ -87,3 +94,47 @@ def stale_button_message() -> Message:
         "for fresh buttons. Nothing was changed.",
         emoji=":arrows_counterclockwise:",
     )
+
+
+def _failed_call_line(call: FailedCall) -> str:
+    """One failed call, plain text for support: UTC time, route, what failed, request id."""
+    at = call.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if call.action_attempt_id:
+        what = f"action attempt {call.action_attempt_id} failed: {call.error_type}"
+    elif call.status_code is not None:
+        what = f"HTTP {call.status_code} {call.error_type}"
+    else:
+        what = f"{call.error_type} (no answer)"
+    rid = f"seam-request-id {call.request_id}" if call.request_id else "no seam-request-id"
+    return f"  {at}  {call.path}  {what}  {rid}"
+
+
+def support_summary_message(code: AccessCode, failures: Sequence[FailedCall] = ()) -> Message:
+    """The summary to send to Seam support about `code` (ids, codes, status; never a PIN).
+
+    `failures` are the recent failed Seam calls about the code or its lock, newest first
+    (`bot.seam.failures.FailureLog.recent`): each with its `seam-request-id` and, for a change
+    the lock refused, its `action_attempt_id`, which Seam support asks for (Seam API reference,
+    "Errors" and "Action attempts"). The bot keeps them in memory, so the list covers the time
+    since it last started.
+    """
+    problems = ", ".join(sorted({i.code for i in code.issues})) or "none"
+    status = status_words(code.status, managed=code.is_managed)
+    lines = [
+        f"access_code_id: {code.access_code_id}",
+        f"device_id: {code.device_id}",
+        f"workspace_id: {code.workspace_id or 'unknown'}",
+        f"error/warning codes: {problems}",
+        f"status: {status.term} ({status.plain})",
+    ]
+    if failures:
+        lines.append("failed Seam requests seen by this bot (newest first):")
+        lines += [_failed_call_line(call) for call in failures]
+    else:
+        lines.append("failed Seam requests seen by this bot: none since it last started")
+    text = (
+        "Send this to Seam support (support@seam.co or the chat in Seam Console). It includes "
+        "the `seam-request-id` of this code's recent failed Seam requests and the ids of its "
+        f"failed action attempts:\n```{escape_mrkdwn(chr(10).join(lines), 2400)}```"
+    )
+    return notice_message("Contact Seam support", text, emoji=":sos:")

@@ -16,7 +16,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.catalogue import RemedyAction
-from bot.domain.code_status import status_words
 from bot.domain.text import escape_mrkdwn, slack_date
 from bot.seam.errors import SeamNotFoundError
 from bot.seam.models import AccessCode, Device
@@ -26,7 +25,7 @@ from bot.services.lookup import fetch_code_and_device
 from bot.slack import ids
 from bot.slack.blocks.code import access_code_message
 from bot.slack.blocks.common import notice_message
-from bot.slack.blocks.replies import stale_button_message
+from bot.slack.blocks.replies import stale_button_message, support_summary_message
 from bot.slack.middleware import replies_on_errors, requires_permission, services_from
 from bot.slack.payloads import Press, read_press
 from bot.slack.respond import restore, send, show_working
@@ -183,26 +182,17 @@ async def check_device(
 async def contact_support(
     ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
-    """Give the clicker a prefilled summary to send to Seam support (ids and codes, no PIN)."""
+    """Give the clicker a prefilled summary to send to Seam support (ids, codes, the recent
+    failed requests' `seam-request-id`s and action attempts; no PIN)."""
     await ack()
     loaded = await pressed_code(read_press(body), respond, services_from(context))
     if loaded is None:
         return
     code = loaded[0]
-    problems = ", ".join(sorted({i.code for i in code.issues})) or "none"
-    status = status_words(code.status, managed=code.is_managed)
-    summary = (
-        f"access_code_id: {code.access_code_id}\ndevice_id: {code.device_id}\n"
-        f"workspace_id: {code.workspace_id or 'unknown'}\nerror/warning codes: {problems}\n"
-        f"status: {status.term} ({status.plain})"
+    failures = services_from(context).seam.failures.recent(
+        access_code_id=code.access_code_id, device_id=code.device_id
     )
-    text = (
-        "Send this to Seam support (support@seam.co or the chat in Seam Console), with the "
-        f"`seam-request-id` of any failed request:\n```{escape_mrkdwn(summary, 2000)}```"
-    )
-    await send(
-        respond, notice_message("Contact Seam support", text, emoji=":sos:"), replace_original=False
-    )
+    await send(respond, support_summary_message(code, failures), replace_original=False)
 
 
 @requires_permission

@@ -1,0 +1,74 @@
+"""Replies of the read-only buttons (`bot.slack.blocks.replies`): the Seam support summary."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.seam.failures import FailedCall
+from bot.seam.models import AccessCode
+from bot.slack.blocks.common import Message
+from bot.slack.blocks.replies import support_summary_message
+from devtools.fake_slack import validate_blocks
+
+NOW = datetime(2025, 11, 30, 12, 0, tzinfo=UTC)
+
+CODE = AccessCode.model_validate(
+    {
+        "access_code_id": "ac1",
+        "device_id": "d1",
+        "workspace_id": "ws1",
+        "name": "Guest: Jane Doe",
+        "code": "482719",
+        "status": "unset",
+        "errors": [{"error_code": "failed_to_set_on_device", "message": "m"}],
+    }
+)
+
+
+def text_of(message: Message) -> str:
+    """The one section's mrkdwn of a notice message (checked against Slack's limits)."""
+    assert validate_blocks(message.blocks, "message") == []
+    return str(message.blocks[0]["text"]["text"])
+
+
+def test_support_summary_lists_failed_requests_newest_first_with_their_ids() -> None:
+    failures = [
+        FailedCall(
+            at=NOW,
+            path="/access_codes/delete",
+            error_type="lock_offline",
+            request_id="req-d",
+            action_attempt_id="aa-1",
+        ),
+        FailedCall(
+            at=NOW - timedelta(minutes=5),
+            path="/access_codes/update",
+            error_type="rate_limited",
+            status_code=429,
+            request_id="req-9",
+        ),
+        FailedCall(at=NOW - timedelta(hours=1), path="/access_codes/get", error_type="timeout"),
+    ]
+    text = text_of(support_summary_message(CODE, failures))
+    lines = text.split("```")[1].splitlines()
+    assert "access_code_id: ac1" in lines and "device_id: d1" in lines
+    assert "status: unset (not on the lock yet)" in lines
+    assert lines.index("failed Seam requests seen by this bot (newest first):") == 5
+    assert lines[6] == (
+        "  2025-11-30 12:00:00 UTC  /access_codes/delete  action attempt aa-1 failed: "
+        "lock_offline  seam-request-id req-d"
+    )
+    assert lines[7] == (
+        "  2025-11-30 11:55:00 UTC  /access_codes/update  HTTP 429 rate_limited  "
+        "seam-request-id req-9"
+    )
+    assert lines[8] == (
+        "  2025-11-30 11:00:00 UTC  /access_codes/get  timeout (no answer)  no seam-request-id"
+    )
+    assert "482719" not in text and "••" not in text  # not even a masked PIN: support needs ids
+
+
+def test_support_summary_says_when_the_bot_saw_no_failed_request() -> None:
+    text = text_of(support_summary_message(CODE))
+    assert "failed Seam requests seen by this bot: none since it last started" in text
+    assert "any failed request" not in text  # no longer asks the reader to dig up the ids
