@@ -164,6 +164,14 @@ async def test_support_summary_carries_the_failed_requests_of_the_code(bot: Bot)
     assert "5821" not in summary and "5822" not in summary
 
 
+async def test_device_check_of_the_offline_lock_says_since_when_and_what_to_do(bot: Bot) -> None:
+    _, key = await bot.press("remedy:check_device", bot.seam.ids["codes"]["offline_guest"])
+    text = reply_text(await bot.reply(key))
+    assert "*Unit 3A Front Door* is *offline* since <!date^" in text
+    assert "Seam's `device_offline`" in text and "Battery 18 % (Seam's last reading, low)" in text
+    assert "Check the lock's batteries" in text  # the catalogue's remedy for being offline
+
+
 async def test_unauthorized_user_changes_nothing(
     tmp_path: Path, seam_fake: SeamFake, slack: FakeSlack
 ) -> None:
