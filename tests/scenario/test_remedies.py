@@ -56,7 +56,7 @@ async def test_update_pin_opens_modal_before_seam_and_sets_pin_once(bot: Bot) ->
     assert raw is not None
     assert raw["code"] not in json.dumps(view)  # modal shows the masked PIN only
     response = await bot.submit(view, pin_values("5821"))
-    assert response.status_code == 200 and response.text in ("", "null")
+    assert response.status_code == 200 and response.json() == {"response_action": "clear"}
     entries = await wait_audit(bot)
     assert entries[0].action == "update_pin" and entries[0].outcome == "success"
     assert entries[0].user_id == "U111" and entries[0].action_attempt_id
@@ -265,10 +265,11 @@ async def test_free_slot_pick_confirm_delete(bot: Bot) -> None:
         },
     )
     confirm = response.json()
-    assert confirm["response_action"] == "update"
-    assert validate_view(confirm["view"]) == []
-    confirm_view = {**confirm["view"], "id": view["id"]}
-    await bot.submit(confirm_view, {})
+    assert confirm["response_action"] == "push"  # onto the list: Back returns to it
+    assert validate_view(confirm["view"]) == [] and confirm["view"]["close"]["text"] == "Back"
+    confirm_view = {**confirm["view"], "id": "V-pushed-review"}
+    done = await bot.submit(confirm_view, {})
+    assert done.json() == {"response_action": "clear"}  # closes the review and the list
     entries = await wait_audit(bot)
     assert entries[0].action == "free_slot" and entries[0].access_code_id == victim
     path = "/access_codes/delete"

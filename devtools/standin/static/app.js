@@ -585,7 +585,7 @@
         control = h("div", { id: fieldId, role: multi ? "group" : "radiogroup" },
           (el.options || []).map((o) => h("label", { class: "choice" },
             h("input", { type: multi ? "checkbox" : "radio", name: fieldId, value: o.value, checked: initial.has(o.value) }),
-            h("span", {}, textEl(o.text, ctx.names), o.description ? h("span", { class: "choice-desc" }, plainText(o.description)) : null))));
+            h("span", {}, textEl(o.text, ctx.names), o.description ? h("span", { class: "choice-desc" }, textEl(o.description, ctx.names)) : null))));
         break;
       }
       default:
