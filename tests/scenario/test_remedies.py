@@ -114,19 +114,31 @@ async def test_device_constraints_are_checked(bot: Bot) -> None:
     assert "starting with 12" in body["errors"][BLOCK_PIN]
 
 
-async def test_failed_action_attempt_is_reported_as_failed(bot: Bot) -> None:
-    view, key = await open_modal(bot, "update_pin", bot.seam.ids["codes"]["failed_to_set"])
+async def fail_action_attempts(
+    bot: Bot,
+    attempt_id: str = "aa-forced",
+    error_type: str = "failed_to_set_on_device",
+    message: str = "The lock rejected it",
+    count: int | None = None,
+) -> None:
+    """Make `/action_attempts/get` answer that the attempt ended in `error` (`count` times;
+    None: until reset)."""
     failed = {
         "action_attempt": {
-            "action_attempt_id": "aa-forced",
+            "action_attempt_id": attempt_id,
             "action_type": "UPDATE_ACCESS_CODE",
             "status": "error",
             "result": None,
-            "error": {"type": "failed_to_set_on_device", "message": "The lock rejected it"},
+            "error": {"type": error_type, "message": message},
         },
         "ok": True,
     }
-    await bot.seam.fail(200, paths=["/action_attempts/get"], body=json.dumps(failed))
+    await bot.seam.fail(200, paths=["/action_attempts/get"], count=count, body=json.dumps(failed))
+
+
+async def test_failed_action_attempt_is_reported_as_failed(bot: Bot) -> None:
+    view, key = await open_modal(bot, "update_pin", bot.seam.ids["codes"]["failed_to_set"])
+    await fail_action_attempts(bot)
     await bot.submit(view, pin_values("5821"))
     entries = await wait_audit(bot)
     assert entries[0].outcome == "error"
@@ -141,15 +153,7 @@ async def test_support_summary_carries_the_failed_requests_of_the_code(bot: Bot)
     await bot.submit(view, pin_values("5821"))
     assert "too many changes" in reply_text(await bot.reply(key))
     view, key = await open_modal(bot, "update_pin", code_id)
-    failed = {
-        "action_attempt": {
-            "action_attempt_id": "aa-forced",
-            "status": "error",
-            "error": {"type": "failed_to_set_on_device", "message": "The lock rejected it"},
-        },
-        "ok": True,
-    }
-    await bot.seam.fail(200, paths=["/action_attempts/get"], body=json.dumps(failed))
+    await fail_action_attempts(bot)
     await bot.submit(view, pin_values("5822"))
     assert "did not accept" in reply_text(await bot.reply(key))
     _, key = await bot.press("remedy:contact_support", code_id)

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from bot.domain.catalogue import default_catalogue
 from bot.seam.failures import FailedCall
-from bot.seam.models import AccessCode, Device
+from bot.seam.models import AccessCode
 from bot.slack.blocks.common import Message
 from bot.slack.blocks.replies import device_check_message, support_summary_message
 from devtools.fake_slack import validate_blocks
+from tests.unit.domain.test_device_check import lock
 
 NOW = datetime(2025, 11, 30, 12, 0, tzinfo=UTC)
 CAT = default_catalogue()
@@ -80,18 +81,9 @@ def test_support_summary_says_when_the_bot_saw_no_failed_request() -> None:
 # ------------------------------------------------------------------------------ device check
 
 
-def device(online: bool | None, *errors: dict[str, object], **props: object) -> Device:
-    properties: dict[str, object] = {"name": "Unit 3A Front Door", **props}
-    if online is not None:
-        properties["online"] = online
-    return Device.model_validate(
-        {"device_id": "d1", "properties": properties, "errors": list(errors)}
-    )
-
-
 def test_device_check_of_an_offline_lock_says_since_when_and_what_to_do() -> None:
     since = NOW - timedelta(hours=2)
-    offline = device(
+    offline = lock(
         False,
         {"error_code": "device_offline", "message": "Device is offline", "created_at": since},
         battery_level=0.18,
@@ -106,23 +98,23 @@ def test_device_check_of_an_offline_lock_says_since_when_and_what_to_do() -> Non
 
 
 def test_device_check_of_a_disconnected_account_says_to_reconnect_it() -> None:
-    lock = device(
+    disconnected = lock(
         False, {"error_code": "account_disconnected", "message": "m", "is_device_error": False}
     )
-    text = text_of(device_check_message(lock, CAT))
+    text = text_of(device_check_message(disconnected, CAT))
     assert f"• {CAT.lookup('account_disconnected', 'error').remedy}" in text
     assert CAT.lookup("device_offline", "error").remedy not in text
     assert " since " not in text  # Seam gave no time: nothing is said about it
 
 
 def test_device_check_of_a_healthy_lock_says_there_is_nothing_to_do() -> None:
-    text = text_of(device_check_message(device(True), CAT))
+    text = text_of(device_check_message(lock(True), CAT))
     assert "*Unit 3A Front Door* is online." in text
     assert "Nothing to do" in text and "What to do" not in text and "offline" not in text
 
 
 def test_device_check_when_seam_does_not_say() -> None:
-    text = text_of(device_check_message(device(None), CAT))
+    text = text_of(device_check_message(lock(None), CAT))
     assert "is in an unknown state." in text and "lock maker's app" in text
     missing = text_of(device_check_message(None, CAT))
     assert "Seam did not return the lock" in missing
