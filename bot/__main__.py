@@ -67,8 +67,9 @@ def main(argv: list[str] | None = None) -> int:
 
         from aiohttp import web
 
-        from bot.app import build_web_app
+        from bot.app import SLACK_EVENTS_PATH, build_web_app
         from bot.store import Store, StoreError
+        from bot.web.serving import announce_serving
 
         async def preflight() -> None:
             await (await Store.open(settings.database_target())).close()
@@ -80,7 +81,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"seam-code-doctor: {exc or 'the database did not answer in 5 s'}", file=sys.stderr
             )
             return 1
-        web.run_app(build_web_app(settings), host="0.0.0.0", port=settings.port, print=None)
+        url = f"http://0.0.0.0:{settings.port}{SLACK_EVENTS_PATH}"
+        web.run_app(  # `print` is called once the port is bound: say where, with that port
+            build_web_app(settings),
+            host="0.0.0.0",
+            port=settings.port,
+            print=lambda _: announce_serving(url, str(settings.seam_endpoint)),
+        )
     return 0
 
 

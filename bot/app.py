@@ -227,9 +227,6 @@ async def build_web_app(
     )
 
     async def lifecycle(_: web.Application) -> AsyncIterator[None]:
-        logger.info(
-            "serving Slack requests on %s (Seam at %s)", SLACK_EVENTS_PATH, settings.seam_endpoint
-        )
         # The proactive-alert scanner (off when SCAN_INTERVAL_SECONDS=0 or ALERT_CHANNEL unset).
         scanner = build_scanner(services, bolt.client)
         if scanner is not None:

@@ -128,18 +128,8 @@ const stableUuid = (key) => {
 
 const HOUR = 3600 * 1000
 const DAY = 24 * HOUR
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-/** "Dec 3–6" or "Dec 30–Jan 2" (UTC), like a host would name a stay. */
-const stayLabel = (start, end) => {
-  const s = new Date(start)
-  const e = new Date(end)
-  const sm = MONTHS[s.getUTCMonth()]
-  const em = MONTHS[e.getUTCMonth()]
-  return sm === em
-    ? `${sm} ${s.getUTCDate()}–${e.getUTCDate()}`
-    : `${sm} ${s.getUTCDate()}–${em} ${e.getUTCDate()}`
-}
+// Guest names carry no dates: a date in a name is one fixed time zone's (UTC) reading, and would
+// disagree with the schedule Slack shows each reader in their own zone next to it.
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -465,7 +455,7 @@ const buildScenario = (db, now) => {
       "failed_to_set",
       {
         device_id: dev.front_door,
-        name: `Guest: Jane Doe (${stayLabel(s, e)})`,
+        name: "Guest: Jane Doe",
         code: "4827",
         ...stay(s, e),
         status: "unset",
@@ -499,7 +489,7 @@ const buildScenario = (db, now) => {
       "august_slots_full",
       {
         device_id: dev.front_door,
-        name: `Guest: Priya Patel (${stayLabel(s, e)})`,
+        name: "Guest: Priya Patel",
         code: "6051",
         ...stay(s, e),
         status: "unset",
@@ -545,7 +535,7 @@ const buildScenario = (db, now) => {
       "duplicate",
       {
         device_id: dev.back_door,
-        name: `Guest: Tom Becker (${stayLabel(s, e)})`,
+        name: "Guest: Tom Becker",
         code: "2580",
         ...stay(s, e),
         status: "unset",
@@ -602,7 +592,7 @@ const buildScenario = (db, now) => {
       "healthy_guest",
       {
         device_id: dev.back_door,
-        name: `Guest: Emma Wilson (${stayLabel(s, e)})`,
+        name: "Guest: Emma Wilson",
         code: "3917",
         ...stay(s, e),
         createdAgo: 4 * DAY,
@@ -661,7 +651,7 @@ const buildScenario = (db, now) => {
       "delay_warning",
       {
         device_id: dev.garage,
-        name: `Guest: Aiko Tanaka (${stayLabel(s, e)})`,
+        name: "Guest: Aiko Tanaka",
         code: "9264",
         ...stay(s, e),
         status: "setting",
@@ -711,7 +701,7 @@ const buildScenario = (db, now) => {
       "no_space",
       {
         device_id: dev.lobby,
-        name: `Guest: Marco Rossi (${stayLabel(s, e)})`,
+        name: "Guest: Marco Rossi",
         code: "7315",
         ...stay(s, e),
         status: "unset",
@@ -764,7 +754,7 @@ const buildScenario = (db, now) => {
       "offline_guest",
       {
         device_id: dev.unit_3a_front_door,
-        name: `Guest: Sam Rivera (${stayLabel(s, e)})`,
+        name: "Guest: Sam Rivera",
         code: "6620",
         ...stay(s, e),
         status: "unset",
@@ -914,7 +904,7 @@ const buildLargeScenario = (db, now, { devices, codesPerDevice, failingRatio }) 
       access_code_id: stableUuid(`large/access_code/${k}`),
       workspace_id,
       device_id: deviceIds[i],
-      name: timeBound ? `Guest ${k} (${stayLabel(starts, starts + 3 * DAY)})` : `Staff ${k}`,
+      name: timeBound ? `Guest ${k}` : `Staff ${k}`,
       code: String(1000 + ((k * 37) % 9000)),
       type: timeBound ? "time_bound" : "ongoing",
       ...(timeBound ? { starts_at: iso(starts), ends_at: iso(starts + 3 * DAY) } : {}),

@@ -820,6 +820,25 @@ class FakeSlack:
         self._changed_now()
         return copy.deepcopy(stored)
 
+    def close_view(self, view_id: str, *, close_all: bool = False) -> None:
+        """Take modal `view_id` off its stack as Slack does when the person closes it (Cancel or
+        Back: it and the views pushed above it; `close_all`, the ×: the whole stack), or when
+        a submission is acked empty (`clear`: the whole stack). The views stay readable in
+        `views`; a later push goes on top of what is left. Unknown ids are ignored.
+        """
+        current = self.views.get(view_id)
+        if current is None:
+            return
+        root = current["root_view_id"]
+        stack = self._view_stacks.get(root)
+        if stack is None:
+            return
+        cut = 0 if close_all else (stack.index(view_id) if view_id in stack else len(stack))
+        del stack[cut:]
+        if not stack:
+            del self._view_stacks[root]
+        self._changed_now()
+
     def post_message(self, channel: str, **fields: Any) -> dict[str, Any]:
         """Store a message as chat.postMessage would (no HTTP call recorded); returns it.
 

@@ -190,8 +190,9 @@ class Demo:
 
     async def start(self) -> Demo:
         """Start the four parts; on any failure, stop what was started and re-raise."""
-        from bot.app import build_web_app
+        from bot.app import SLACK_EVENTS_PATH, build_web_app
         from bot.settings import load_settings
+        from bot.web.serving import announce_serving
 
         opts = self.options
         try:
@@ -221,6 +222,7 @@ class Demo:
             await self._runner.setup()
             bot_port = await _start_site(self._runner, opts.host, opts.bot_port)
             self.bot_url = f"http://{opts.host}:{bot_port}"
+            announce_serving(f"{self.bot_url}{SLACK_EVENTS_PATH}", self.seam.url)
             self.webhooks = DemoWebhooks(
                 self.seam, self.slack, f"{self.bot_url}/seam/webhook", self.webhook_secret
             )

@@ -27,7 +27,7 @@ devices (`ids["devices"]`):
     unit_3a_front_door  August  "Unit 3A Front Door"  OFFLINE: online false + device error
                                                       device_offline
 managed codes (`ids["codes"]`; `ids["issues"][key]` names the error/warning code):
-    failed_to_set                 front_door  failed_to_set_on_device; "Guest: Jane Doe (…)", PIN
+    failed_to_set                 front_door  failed_to_set_on_device; "Guest: Jane Doe", PIN
                                   4827, time_bound starting in ~5 h, backup code available,
                                   pending_mutations [creating]
     august_slots_full             front_door  legacy august_device_slots_full (time_bound, +2 days)

@@ -46,18 +46,29 @@ def plain(text: str | None, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def slack_date(moment: datetime | None, fmt: str = "{date_short_pretty} at {time}") -> str:
+#: A date without the time, for short spaces (`slack_date(moment, DATE_ONLY, DATE_ONLY_FALLBACK)`).
+DATE_ONLY = "{date_short_pretty}"
+#: The UTC fallback of `DATE_ONLY` (shown where Slack cannot render the token).
+DATE_ONLY_FALLBACK = "%Y-%m-%d"
+
+
+def slack_date(
+    moment: datetime | None,
+    fmt: str = "{date_short_pretty} at {time}",
+    fallback: str = "%Y-%m-%d %H:%M UTC",
+) -> str:
     """A Slack date token that each reader sees in their own time zone, with a UTC fallback.
 
     Example: `<!date^1764460800^{date_short_pretty} at {time}|2025-11-30 00:00 UTC>`
-    (Slack's page "Formatting text for app surfaces", date formatting).
+    (Slack's page "Formatting text for app surfaces", date formatting). `fallback` is a
+    `strftime` format applied in UTC.
     """
     if moment is None:
         return "—"
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{fmt}|{fallback}>"
+    shown = moment.astimezone(UTC).strftime(fallback)
+    return f"<!date^{int(moment.timestamp())}^{fmt}|{shown}>"
 
 
 def humanize_delta(seconds: float) -> str:

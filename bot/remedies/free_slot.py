@@ -2,13 +2,16 @@
 
 Seam reports `no_space_for_access_code_on_device` when a lock's code slots are full (Seam's
 troubleshooting guide, "Troubleshooting access code issues"); the modal lists the lock's other
-codes, expired and oldest first, and asks to confirm the one picked.
+codes, expired and oldest first, and those of a guest staying now or arriving soon last
+(`bot.domain.stays`), and asks to confirm the one picked, repeating that warning when it
+applies.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.domain.stays import deletion_warning, stay_of
 from bot.remedies.base import (
     BaseRemedy,
     Outcome,
@@ -38,13 +41,20 @@ async def delete_code(seam: SeamClient, code: AccessCode) -> Outcome:
 
 
 def slot_candidates(codes: list[AccessCode], now: datetime | None = None) -> list[AccessCode]:
-    """Codes to offer for deletion to free a slot: expired first, then oldest first."""
+    """Codes to offer for deletion to free a slot, safest first.
+
+    Expired codes first, then the others oldest first (`created_at`, else `starts_at`), and
+    last the codes of a guest arriving soon or staying now (`bot.domain.stays`), the one
+    needed soonest at the very end. The input is not reordered.
+    """
     now = now or datetime.now(UTC)
     far = datetime.max.replace(tzinfo=UTC)
 
-    def key(c: AccessCode) -> tuple[int, datetime]:
-        expired = bool(c.ends_at and c.ends_at < now)
-        return (0 if expired else 1, c.created_at or c.starts_at or far)
+    def key(c: AccessCode) -> tuple[int, float, datetime]:
+        stay = stay_of(c, now)
+        if stay.at_risk:
+            return (2, -max(stay.seconds_to_start or 0.0, 0.0), far)
+        return (0 if stay.phase == "expired" else 1, 0.0, c.created_at or c.starts_at or far)
 
     return sorted(codes, key=key)
 
@@ -66,7 +76,7 @@ class FreeSlot(BaseRemedy):
         return None
 
     async def prepare(self, seam: SeamClient, code: AccessCode, device: Device | None) -> Proposal:
-        """The lock's other codes, expired and oldest first."""
+        """The lock's other codes, safest to delete first (`slot_candidates`)."""
         codes = [
             c
             for c in await seam.list_device_codes(code.device_id)
@@ -83,9 +93,17 @@ class FreeSlot(BaseRemedy):
             form="choose", code=code, device=device, candidates=tuple(slot_candidates(codes))
         )
 
-    def review(self, target: AccessCode | None) -> tuple[str, str]:
-        """Confirm the deletion of the picked code."""
-        return "Delete this code from the lock? It stops working at once.", "Delete"
+    def review(self, target: AccessCode | None, now: datetime | None = None) -> tuple[str, str]:
+        """Confirm the deletion of the picked code; when a guest is staying now or arrives
+        soon, the question starts with that warning and the button says "Delete anyway"."""
+        warning = deletion_warning(target, now or datetime.now(UTC)) if target else None
+        if warning is None:
+            return "Delete this code from the lock? It stops working at once.", "Delete"
+        return (
+            f":rotating_light: *Warning:* {warning}\n"
+            "Delete it from the lock anyway? It stops working at once.",
+            "Delete anyway",
+        )
 
     async def run(self, seam: SeamClient, request: Request) -> Outcome:
         """Delete the picked code once."""

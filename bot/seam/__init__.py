@@ -1,4 +1,5 @@
-"""Seam API access: the async client, its typed errors and tolerant models."""
+"""Seam API access: the async client, its typed errors, tolerant models and the log of recent
+failed calls (`failures`)."""
 
 from bot.seam.client import SeamClient
 from bot.seam.errors import (

@@ -5,6 +5,9 @@ Seam's API is RPC-style: every route this bot uses accepts `POST` with a JSON bo
 honouring `Retry-After`, within a bounded total time; mutations are sent once and never re-sent
 blindly. List calls follow `pagination.next_page_cursor` to the end; a list that stops for any
 reason other than `has_next_page: false` raises `SeamIncompleteListError`.
+
+Every failed call and every action attempt that ends in `error` is kept in `failures`
+(`bot.seam.failures.FailureLog`: ids only, per access code and device) for Seam support.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -28,6 +32,7 @@ from bot.seam.errors import (
     SeamUnavailableError,
     error_for_response,
 )
+from bot.seam.failures import FailedCall, FailureLog, subjects_of
 from bot.seam.models import AccessCode, ActionAttempt, Device, Pagination
 
 logger = logging.getLogger(__name__)
@@ -36,6 +41,8 @@ M = TypeVar("M", bound=BaseModel)
 
 #: Maximum pages followed for one list call (a guard against a server that never ends).
 MAX_PAGES = 1000
+#: Action attempts remembered (id -> the mutation that started it) to file their failures.
+MAX_TRACKED_ATTEMPTS = 500
 
 
 class SeamClient:
@@ -52,6 +59,7 @@ class SeamClient:
         max_in_flight: Seam requests sent at once; more wait their turn here, before the
             timeout starts (a slow Seam must not pile hundreds of requests into the
             connection pool, where they would time out and starve Slack acks).
+        failures: where failed calls are recorded (a fresh bounded `FailureLog` by default).
 
     Raises (from every method): subclasses of `bot.seam.errors.SeamApiError`.
     """
@@ -67,7 +75,11 @@ class SeamClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_in_flight: int = 32,
+        failures: FailureLog | None = None,
     ) -> None:
+        self.failures = failures or FailureLog()
+        """Recent failed calls and action attempts per access code and device (ids only)."""
+        self._attempts: OrderedDict[str, tuple[str, str | None, tuple[str, ...]]] = OrderedDict()
         self._slots = asyncio.Semaphore(max(1, max_in_flight))
         self._http = httpx.AsyncClient(
             base_url=endpoint.rstrip("/"),
@@ -103,10 +115,42 @@ class SeamClient:
 
     # ----------------------------------------------------------------- transport
 
-    async def _send(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST once; return the decoded JSON object or raise a typed error."""
+    async def _send(
+        self, path: str, body: dict[str, Any], *, mutation: bool = False
+    ) -> dict[str, Any]:
+        """POST once; return the decoded JSON object or raise a typed error.
+
+        A failure is recorded in `failures` first, except a read's 404: "no such code" is an
+        answer (a lookup tries managed, then unmanaged), not a failed call.
+        """
         async with self._slots:
-            return await self._send_now(path, body)
+            try:
+                return await self._send_now(path, body)
+            except SeamApiError as exc:
+                if mutation or not isinstance(exc, SeamNotFoundError):
+                    self._record(
+                        subjects_of(body), path, exc.error_type, exc.status_code, exc.request_id
+                    )
+                raise
+
+    def _record(
+        self,
+        subjects: tuple[str, ...],
+        path: str,
+        error_type: str,
+        status_code: int | None,
+        request_id: str | None,
+        action_attempt_id: str | None = None,
+    ) -> None:
+        call = FailedCall(
+            at=self.failures.now(),
+            path=path,
+            error_type=error_type,
+            status_code=status_code,
+            request_id=request_id,
+            action_attempt_id=action_attempt_id,
+        )
+        self.failures.record(subjects, call)
 
     async def _send_now(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         self.calls += 1
@@ -183,8 +227,19 @@ class SeamClient:
                 await self._sleep(wait)
 
     async def _mutate(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """A mutation: sent exactly once. A failure is raised, never re-sent."""
-        return await self._send(path, body)
+        """A mutation: sent exactly once. A failure is raised, never re-sent.
+
+        The action attempt it starts is remembered with the code and device it names, so a
+        failure of that attempt is recorded under them (`wait_for_action_attempt`).
+        """
+        payload = await self._send(path, body, mutation=True)
+        attempt = payload.get("action_attempt")
+        attempt_id = attempt.get("action_attempt_id") if isinstance(attempt, dict) else None
+        if isinstance(attempt_id, str) and attempt_id:
+            self._attempts[attempt_id] = (path, payload.get("_request_id"), subjects_of(body))
+            while len(self._attempts) > MAX_TRACKED_ATTEMPTS:
+                self._attempts.popitem(last=False)
+        return payload
 
     # --------------------------------------------------------------------- reads
 
@@ -310,13 +365,22 @@ class SeamClient:
     ) -> ActionAttempt:
         """Poll `/action_attempts/get` until `success`/`error` or `max_wait` seconds pass.
 
-        Returns the last attempt seen; its `status` is still "pending" after a timeout.
+        Returns the last attempt seen; its `status` is still "pending" after a timeout. An
+        attempt that ends in `error` is recorded in `failures` under the code and device its
+        mutation named, with that mutation's `seam-request-id`.
         """
         deadline = time.monotonic() + max_wait
         current = attempt
         while not current.is_done and time.monotonic() < deadline:
             await self._sleep(min(poll, max(0.0, deadline - time.monotonic())))
             current = await self.get_action_attempt(attempt.action_attempt_id)
+        started = self._attempts.pop(attempt.action_attempt_id, None)
+        if current.status == "error" and started is not None:
+            path, request_id, subjects = started
+            error_type = current.error.type if current.error else "error"
+            self._record(subjects, path, error_type, None, request_id, current.action_attempt_id)
+        elif started is not None and not current.is_done:
+            self._attempts[attempt.action_attempt_id] = started  # may be followed again
         return current
 
     # ------------------------------------------------------------------ webhooks

@@ -176,6 +176,21 @@ class Device(_WithIssues):
         return value if isinstance(value, bool) else None
 
     @property
+    def battery_level(self) -> float | None:
+        """`properties.battery_level` (0..1, Seam's last reading), or None when not reported."""
+        value = self.properties.get("battery_level")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return float(value) if 0 <= value <= 1 else None
+
+    @property
+    def battery_status(self) -> str | None:
+        """`properties.battery.status` ("critical", "low", "good", "full"), or None."""
+        battery = self.properties.get("battery")
+        value = battery.get("status") if isinstance(battery, dict) else None
+        return value if isinstance(value, str) and value else None
+
+    @property
     def manufacturer(self) -> str | None:
         """`properties.manufacturer` (e.g. "august"), or None."""
         value = self.properties.get("manufacturer")

@@ -762,6 +762,7 @@ class StandIn:
                 result["ok"] = False
         elif action == "clear":
             self._modal_stack.clear()
+            self.slack.close_view(view_id, close_all=True)
         else:
             self._close_top(view_id)
         self._bump()
@@ -770,12 +771,14 @@ class StandIn:
     def _close_top(self, view_id: str) -> None:
         if view_id in self._modal_stack:
             del self._modal_stack[self._modal_stack.index(view_id) :]
+        self.slack.close_view(view_id)
 
     async def close_view(self, view_id: str, *, close_all: bool = False) -> dict[str, Any]:
         """Cancel (back one view) or × (close all); sends `view_closed` when the view asks."""
         view = self.slack.views.get(view_id)
         if close_all:
             self._modal_stack.clear()
+            self.slack.close_view(view_id, close_all=True)
         else:
             self._close_top(view_id)
         status = 200

@@ -77,3 +77,8 @@ async def test_python_m_bot_serves_and_answers(
         proc.terminate()
         output, _ = await asyncio.wait_for(proc.communicate(), 10)
     assert b"cli-secret" not in output and seam_fake.api_key.encode() not in output
+    # once, with the port really bound (aiohttp binds it after the app's start-up ran)
+    serving = [line for line in output.decode().splitlines() if "serving Slack requests" in line]
+    assert len(serving) == 1, output.decode()[-2000:]
+    assert f"serving Slack requests on http://0.0.0.0:{port}/slack/events" in serving[0]
+    assert "Running on" not in output.decode()  # aiohttp's own banner is replaced by that line

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import logging
 import os
 import re
 import signal
@@ -70,8 +71,9 @@ def test_demo_suggestions_list_failing_codes_first() -> None:
 
 
 async def test_demo_serves_the_page_and_the_bot_and_takes_a_free_port_when_busy(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -81,6 +83,11 @@ async def test_demo_serves_the_page_and_the_bot_and_takes_a_free_port_when_busy(
             assert demo.ui_url.startswith("http://127.0.0.1:")
             assert not demo.ui_url.endswith(f":{taken}")
             assert not demo.bot_url.endswith(f":{taken}")
+            # said once, after binding, with the port really used (not the busy one asked for)
+            serving = [r.getMessage() for r in caplog.records if "serving Slack" in r.getMessage()]
+            assert serving == [
+                f"serving Slack requests on {demo.bot_url}/slack/events (Seam at {demo.seam.url})"
+            ]
             assert demo.ui_url in demo.describe()
             assert demo.seam.ids["codes"]["duplicate"] in demo.describe()
             page = await http.get(demo.ui_url)

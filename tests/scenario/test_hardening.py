@@ -14,7 +14,7 @@ from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import SeamFake
 from devtools.slack_requests import block_actions_body, signed_headers, slash_command_body
 from tests.conftest import SIGNING_SECRET, Bot, reply_text, serve_bot
-from tests.scenario.test_remedies import open_modal, pin_values, wait_audit
+from tests.scenario.test_remedies import fail_action_attempts, open_modal, pin_values, wait_audit
 from tests.support.databases import database
 
 
@@ -143,15 +143,7 @@ async def test_two_update_pin_forms_do_not_both_run(bot: Bot) -> None:
 async def test_failed_remedy_can_be_retried(bot: Bot) -> None:
     code_id = bot.seam.ids["codes"]["failed_to_set"]
     view, _ = await open_modal(bot, "update_pin", code_id)
-    failed = {
-        "action_attempt": {
-            "action_attempt_id": "aa-x",
-            "status": "error",
-            "error": {"type": "failed", "message": "lock busy"},
-        },
-        "ok": True,
-    }
-    await bot.seam.fail(200, paths=["/action_attempts/get"], count=1, body=json.dumps(failed))
+    await fail_action_attempts(bot, "aa-x", "failed", "lock busy", count=1)
     await bot.submit(view, pin_values("5821"))
     entries = await wait_audit(bot)
     assert entries[0].outcome == "error"

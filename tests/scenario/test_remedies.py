@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ async def test_update_pin_opens_modal_before_seam_and_sets_pin_once(bot: Bot) ->
     assert raw is not None
     assert raw["code"] not in json.dumps(view)  # modal shows the masked PIN only
     response = await bot.submit(view, pin_values("5821"))
-    assert response.status_code == 200 and response.text in ("", "null")
+    assert response.status_code == 200 and response.json() == {"response_action": "clear"}
     entries = await wait_audit(bot)
     assert entries[0].action == "update_pin" and entries[0].outcome == "success"
     assert entries[0].user_id == "U111" and entries[0].action_attempt_id
@@ -113,24 +114,66 @@ async def test_device_constraints_are_checked(bot: Bot) -> None:
     assert "starting with 12" in body["errors"][BLOCK_PIN]
 
 
-async def test_failed_action_attempt_is_reported_as_failed(bot: Bot) -> None:
-    view, key = await open_modal(bot, "update_pin", bot.seam.ids["codes"]["failed_to_set"])
+async def fail_action_attempts(
+    bot: Bot,
+    attempt_id: str = "aa-forced",
+    error_type: str = "failed_to_set_on_device",
+    message: str = "The lock rejected it",
+    count: int | None = None,
+) -> None:
+    """Make `/action_attempts/get` answer that the attempt ended in `error` (`count` times;
+    None: until reset)."""
     failed = {
         "action_attempt": {
-            "action_attempt_id": "aa-forced",
+            "action_attempt_id": attempt_id,
             "action_type": "UPDATE_ACCESS_CODE",
             "status": "error",
             "result": None,
-            "error": {"type": "failed_to_set_on_device", "message": "The lock rejected it"},
+            "error": {"type": error_type, "message": message},
         },
         "ok": True,
     }
-    await bot.seam.fail(200, paths=["/action_attempts/get"], body=json.dumps(failed))
+    await bot.seam.fail(200, paths=["/action_attempts/get"], count=count, body=json.dumps(failed))
+
+
+async def test_failed_action_attempt_is_reported_as_failed(bot: Bot) -> None:
+    view, key = await open_modal(bot, "update_pin", bot.seam.ids["codes"]["failed_to_set"])
+    await fail_action_attempts(bot)
     await bot.submit(view, pin_values("5821"))
     entries = await wait_audit(bot)
     assert entries[0].outcome == "error"
     text = reply_text(await bot.reply(key))
     assert "did not accept" in text and "The lock rejected it" in text
+
+
+async def test_support_summary_carries_the_failed_requests_of_the_code(bot: Bot) -> None:
+    code_id = bot.seam.ids["codes"]["failed_to_set"]
+    view, key = await open_modal(bot, "update_pin", code_id)
+    await bot.seam.fail(429, paths=["/access_codes/update"], count=1, body="json")
+    await bot.submit(view, pin_values("5821"))
+    assert "too many changes" in reply_text(await bot.reply(key))
+    view, key = await open_modal(bot, "update_pin", code_id)
+    await fail_action_attempts(bot)
+    await bot.submit(view, pin_values("5822"))
+    assert "did not accept" in reply_text(await bot.reply(key))
+    _, key = await bot.press("remedy:contact_support", code_id)
+    summary = reply_text(await bot.reply(key))
+    # newest first: the failed action attempt (with its update's request id), then the 429
+    found = re.findall(r"/access_codes/update  (.+?)  seam-request-id (\S+)", summary)
+    assert [what for what, _ in found] == [
+        "action attempt aa-forced failed: failed_to_set_on_device",
+        "HTTP 429 rate_limit_exceeded",
+    ]
+    assert len({rid for _, rid in found}) == 2
+    assert "5821" not in summary and "5822" not in summary
+
+
+async def test_device_check_of_the_offline_lock_says_since_when_and_what_to_do(bot: Bot) -> None:
+    _, key = await bot.press("remedy:check_device", bot.seam.ids["codes"]["offline_guest"])
+    text = reply_text(await bot.reply(key))
+    assert "*Unit 3A Front Door* is *offline* since <!date^" in text
+    assert "Seam's `device_offline`" in text and "Battery 18 % (Seam's last reading, low)" in text
+    assert "Check the lock's batteries" in text  # the catalogue's remedy for being offline
 
 
 async def test_unauthorized_user_changes_nothing(
@@ -226,10 +269,11 @@ async def test_free_slot_pick_confirm_delete(bot: Bot) -> None:
         },
     )
     confirm = response.json()
-    assert confirm["response_action"] == "update"
-    assert validate_view(confirm["view"]) == []
-    confirm_view = {**confirm["view"], "id": view["id"]}
-    await bot.submit(confirm_view, {})
+    assert confirm["response_action"] == "push"  # onto the list: Back returns to it
+    assert validate_view(confirm["view"]) == [] and confirm["view"]["close"]["text"] == "Back"
+    confirm_view = {**confirm["view"], "id": "V-pushed-review"}
+    done = await bot.submit(confirm_view, {})
+    assert done.json() == {"response_action": "clear"}  # closes the review and the list
     entries = await wait_audit(bot)
     assert entries[0].action == "free_slot" and entries[0].access_code_id == victim
     path = "/access_codes/delete"

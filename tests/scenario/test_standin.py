@@ -276,8 +276,11 @@ async def test_modal_errors_are_shown_and_cleared(page: httpx.AsyncClient, bot: 
     assert state["modal"] is None
 
 
-async def test_radio_choice_and_response_action_update(page: httpx.AsyncClient, bot: Bot) -> None:
-    """Free a slot: a radio_buttons input; submitting it answers `update` with a confirmation."""
+async def test_radio_choice_pushes_a_review_whose_back_returns_to_the_list(
+    page: httpx.AsyncClient, bot: Bot
+) -> None:
+    """Free a slot: a radio_buttons input; submitting it pushes the review (`push`); Back on
+    the review returns to the list; submitting the review deletes once and closes it all."""
     code_id = bot.seam.ids["codes"]["august_slots_full"]
     answer = await diagnose(page, code_id)
     block, element = locate(answer["blocks"], "remedy:free_slot")
@@ -296,18 +299,47 @@ async def test_radio_choice_and_response_action_update(page: httpx.AsyncClient, 
         what="the Free a slot modal",
     )
     pick = next(b for b in modal["view"]["blocks"] if b.get("type") == "input")
-    option = pick["element"]["options"][0]
-    values = {
-        pick["block_id"]: {
-            pick["element"]["action_id"]: {"type": "radio_buttons", "selected": option["value"]}
+    safe = next(o for o in pick["element"]["options"] if "warning" not in o["text"]["text"])
+
+    def values(option: dict[str, Any]) -> dict[str, Any]:
+        element = pick["element"]
+        return {
+            pick["block_id"]: {
+                element["action_id"]: {"type": "radio_buttons", "selected": option["value"]}
+            }
         }
-    }
-    result = await page.post("/api/submit", json={"view_id": modal["view_id"], "values": values})
-    assert result.json()["response_action"] == "update"
+
+    result = await page.post(
+        "/api/submit", json={"view_id": modal["view_id"], "values": values(safe)}
+    )
+    assert result.json()["response_action"] == "push"
     state = (await page.get("/api/state", params={"wait": 0})).json()
-    assert state["modal"]["view_id"] == modal["view_id"]
-    assert state["modal"]["view"]["hash"] != modal["view"]["hash"]
-    assert state["modal"]["view"]["submit"]["text"] == "Delete"
+    review = state["modal"]
+    assert review["view_id"] != modal["view_id"] and review["depth"] == 2
+    assert review["view"]["submit"]["text"] == "Delete"
+    assert review["view"]["close"]["text"] == "Back"
+    back = await page.post("/api/close", json={"view_id": review["view_id"], "all": False})
+    assert back.json()["ok"] is True
+    state = (await page.get("/api/state", params={"wait": 0})).json()
+    assert state["modal"]["view_id"] == modal["view_id"] and state["modal"]["depth"] == 1
+    assert await bot.seam.calls("/access_codes/delete") == []  # Back deleted nothing
+    # a guest arriving soon is marked and listed last; its review warns before deleting
+    last = pick["element"]["options"][-1]
+    assert last["text"]["text"].startswith(":warning: Guest: Jane Doe")
+    await page.post("/api/submit", json={"view_id": modal["view_id"], "values": values(last)})
+    state = (await page.get("/api/state", params={"wait": 0})).json()
+    warning = json.dumps(state["modal"]["view"]["blocks"])
+    assert (
+        ":rotating_light: *Warning:* *Guest: Jane Doe* arrives in 5 h: deleting this code "
+        "locks them out."
+    ) in warning
+    assert state["modal"]["view"]["submit"]["text"] == "Delete anyway"
+    result = await page.post(
+        "/api/submit", json={"view_id": state["modal"]["view_id"], "values": {}}
+    )
+    assert result.json()["response_action"] == "clear"
+    state = (await page.get("/api/state", params={"wait": 0})).json()
+    assert state["modal"] is None  # the review and the list are both closed
 
 
 async def test_clicks_on_channel_messages_carry_the_message_and_its_response_url(

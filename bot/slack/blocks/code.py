@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.catalogue import Catalogue, CatalogueEntry, RemedyAction, Scope, default_catalogue
+from bot.domain.code_status import status_words
 from bot.domain.findings import issue_scope, time_to_start_text
 from bot.domain.text import escape_mrkdwn, mask_pin, plain, slack_date
 from bot.remedies.base import Remedy
@@ -158,13 +159,15 @@ def access_code_message(
     """The `/seam-code` answer for one access code.
 
     Shows name, device (online or not), managed/unmanaged, type and schedule (Slack date tokens),
-    status, masked PIN, then each error and warning with its catalogue explanation and remedy,
-    marking device- and account-level problems, and the remedy buttons that apply.
+    status in plain words (Seam's own term in the small print below: `bot.domain.code_status`),
+    masked PIN, then each error and warning with its catalogue explanation and remedy, marking
+    device- and account-level problems, and the remedy buttons that apply.
     """
     catalogue = catalogue or default_catalogue()
     now = now or datetime.now(UTC)
     name = code.name or "Unnamed access code"
     managed = "Managed by Seam" if code.is_managed else "Unmanaged (created outside Seam)"
+    status = status_words(code.status, managed=code.is_managed)
     blocks: list[Block] = [
         HeaderBlock(text=plain(f"Access code: {name}", 150)),
         SectionBlock(
@@ -176,14 +179,15 @@ def access_code_message(
                     text=f"*Type*\n{'Time-bound' if code.is_time_bound else 'Ongoing'}"
                 ),
                 MarkdownTextObject(text=f"*Schedule*\n{_schedule(code, now)}"),
-                MarkdownTextObject(text=f"*Status*\n{escape_mrkdwn(code.status or 'unknown', 40)}"),
+                MarkdownTextObject(text=f"*Status*\n{status.sentence}"),
                 MarkdownTextObject(text=f"*PIN*\n{mask_pin(code.code)}"),
             ],
         ),
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text=f"access_code_id `{escape_mrkdwn(code.access_code_id, 80)}` · "
+                    text=f"Seam status `{escape_mrkdwn(status.term, 40)}` · "
+                    f"access_code_id `{escape_mrkdwn(code.access_code_id, 80)}` · "
                     f"device_id `{escape_mrkdwn(code.device_id, 80)}`"
                 )
             ]

@@ -25,7 +25,16 @@ from slack_sdk.models.views import View
 
 from bot.domain.findings import time_to_start_text
 from bot.domain.pins import describe_rules
-from bot.domain.text import escape_mrkdwn, humanize_delta, mask_pin, plain, slack_date
+from bot.domain.stays import ARRIVING_SOON_SECONDS, stay_of
+from bot.domain.text import (
+    DATE_ONLY,
+    DATE_ONLY_FALLBACK,
+    escape_mrkdwn,
+    humanize_delta,
+    mask_pin,
+    plain,
+    slack_date,
+)
 from bot.remedies.base import Proposal, Remedy
 from bot.seam.models import AccessCode, Device
 from bot.slack.ids import (
@@ -160,26 +169,68 @@ def update_pin_modal(
 
 
 def confirm_modal(
-    ctx: RemedyContext, title: str, question: str, subject: str, submit: str
+    ctx: RemedyContext,
+    title: str,
+    question: str,
+    subject: str,
+    submit: str,
+    *,
+    close: str = "Cancel",
 ) -> dict[str, Any]:
-    """A confirmation modal: what will happen, the code it happens to, and a submit button."""
+    """A confirmation modal: what will happen, the code it happens to, and a submit button.
+
+    `close` is the close button's text: "Back" for the review of a code picked in a "choose"
+    form, which is pushed onto the list (`response_action: push`), so closing it returns to
+    the list (Slack's page "Modals", the view stack).
+    """
     blocks = [
         SectionBlock(text=MarkdownTextObject(text=question[:3000])),
         SectionBlock(text=MarkdownTextObject(text=subject[:3000])),
     ]
-    return _view(CALLBACK_CONFIRM, title, blocks, ctx, submit=plain(submit, 24))
+    return _view(
+        CALLBACK_CONFIRM, title, blocks, ctx, submit=plain(submit, 24), close=plain(close, 24)
+    )
+
+
+#: A text field of a radio button option: 75 characters (Slack's reference "Option object").
+OPTION_TEXT_MAX = 75
+
+
+def _slot_label(code: AccessCode, now: datetime) -> str:
+    """ "Name · ••34" plus what matters for deleting it; a guest staying now or arriving soon
+    is marked ":warning: … · arrives in 5 h" (the mark is kept, the name is cut to fit)."""
+    stay = stay_of(code, now)
+    suffix = f" · {mask_pin(code.code)}"
+    if stay.at_risk:
+        suffix += f" · {stay.note}"
+    elif stay.phase == "expired":
+        suffix += " · expired"
+    suffix += "" if code.is_managed else " · unmanaged"
+    prefix = ":warning: " if stay.at_risk else ""
+    room = OPTION_TEXT_MAX - len(prefix) - len(suffix)
+    return prefix + plain(code.name or "Unnamed", max(room, 1)) + suffix
 
 
 def _slot_note(code: AccessCode, now: datetime) -> str:
-    """Why a code is (or is not) a good one to delete, in a few words (plain text)."""
-    if code.ends_at and code.ends_at < now:
-        return "expired: safe to delete"
-    if code.is_time_bound and code.starts_at and code.starts_at > now:
-        return f"guest arriving in {humanize_delta((code.starts_at - now).total_seconds())}!"
-    if code.is_time_bound:
-        return "in use now (guest staying)"
-    created = f", created {code.created_at:%Y-%m-%d}" if code.created_at else ""
-    return f"ongoing{created}"
+    """One line under an option (mrkdwn: radio buttons render Slack date tokens), at most 75
+    characters: when it ended, starts or was created; words only if the date does not fit."""
+    stay = stay_of(code, now)
+    created = "created" if code.is_managed else "first seen"
+    moment: datetime | None
+    if stay.phase == "expired":
+        words, moment, tail = "ended", code.ends_at, ", safe to delete"
+    elif stay.phase == "in_stay":
+        words, moment, tail = "staying until", code.ends_at, ""
+    elif stay.phase == "arriving_soon":
+        words, moment, tail = "check-in", code.starts_at, ""
+    elif stay.phase == "upcoming":
+        words, moment, tail = "starts", code.starts_at, ""
+    else:
+        words, moment, tail = f"no end date, {created}", code.created_at, ""
+    if moment is None:
+        return {"expired": "expired, safe to delete"}.get(stay.phase, words.split(",")[0])
+    text = f"{words} {slack_date(moment, DATE_ONLY, DATE_ONLY_FALLBACK)}{tail}"
+    return text if len(text) <= OPTION_TEXT_MAX else f"{words.split(',')[0]}{tail}"
 
 
 def free_slot_modal(
@@ -190,27 +241,30 @@ def free_slot_modal(
     *,
     title: str = "Free a slot",
 ) -> dict[str, Any]:
-    """Pick one of the device's codes to delete (expired and oldest first, PINs masked)."""
+    """Pick one of the device's codes to delete, in the order given (`slot_candidates`: expired
+    and oldest first, a guest staying now or arriving soon last and marked), PINs masked.
+
+    Slack allows 10 radio buttons; the codes past the tenth are counted, saying how many of
+    them belong to a guest staying now or arriving soon.
+    """
     now = now or datetime.now(UTC)
-    options = []
-    for code in codes[:10]:
-        expired = bool(code.ends_at and code.ends_at < now)
-        label = f"{code.name or 'Unnamed'} · {mask_pin(code.code)}"
-        label += " · expired" if expired else ""
-        label += "" if code.is_managed else " · unmanaged"
-        options.append(
-            Option(
-                value=code.access_code_id,
-                text=plain(label, 75),
-                description=plain(_slot_note(code, now), 75),
-            )
+    options = [
+        Option(
+            value=code.access_code_id,
+            text=_slot_label(code, now),
+            description=MarkdownTextObject(text=_slot_note(code, now)),
         )
+        for code in codes[:10]
+    ]
     lock = escape_mrkdwn(device.name, 150) if device else "this lock"
+    soon = humanize_delta(ARRIVING_SOON_SECONDS)
     blocks: list[Any] = [
         SectionBlock(
             text=MarkdownTextObject(
                 text=f"*{lock}* has no free slot. Pick a code to delete; it stops working at "
-                "once. Expired and oldest codes are listed first."
+                "once. Expired and oldest codes are listed first; :warning: marks a guest "
+                f"staying now or arriving within {soon} (listed last): deleting their code "
+                "locks them out."
             )
         ),
         InputBlock(
@@ -220,9 +274,12 @@ def free_slot_modal(
         ),
     ]
     if len(codes) > 10:
-        blocks.append(
-            ContextBlock(elements=[MarkdownTextObject(text=f"…and {len(codes) - 10} newer codes")])
-        )
+        hidden = codes[10:]
+        risky = sum(1 for c in hidden if stay_of(c, now).at_risk)
+        more = f"…and {len(hidden)} more code{'s' if len(hidden) != 1 else ''} not listed"
+        if risky:
+            more += f" ({risky} of a guest staying now or arriving soon)"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     return _view(CALLBACK_FREE_SLOT, title, blocks, ctx, submit="Review")
 
 

@@ -25,7 +25,11 @@ from bot.services.lookup import fetch_code_and_device
 from bot.slack import ids
 from bot.slack.blocks.code import access_code_message
 from bot.slack.blocks.common import notice_message
-from bot.slack.blocks.replies import stale_button_message
+from bot.slack.blocks.replies import (
+    device_check_message,
+    stale_button_message,
+    support_summary_message,
+)
 from bot.slack.middleware import replies_on_errors, requires_permission, services_from
 from bot.slack.payloads import Press, read_press
 from bot.slack.respond import restore, send, show_working
@@ -137,44 +141,17 @@ async def recheck(
 async def check_device(
     ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
-    """Show the device's connection state and its own errors, only to the clicker."""
+    """Show the lock's state and what to do for it (`device_check_message`), only to the
+    clicker."""
     await ack()
     services = services_from(context)
     loaded = await pressed_code(read_press(body), respond, services)
     if loaded is None:
         return
-    device = loaded[1]
-    if device is None:
-        text = "Seam did not return the device; check it in Seam Console."
-    else:
-        state = (
-            "in an unknown state"
-            if device.online is None
-            else ("online" if device.online else "*offline*")
-        )
-        problems = (
-            ", ".join(
-                f"{services.catalogue.lookup(i.code, i.kind, message=i.message).title} "
-                f"(`{escape_mrkdwn(i.code, 60)}`)"
-                for i in device.issues
-            )
-            or "none"
-        )
-        if device.online is False:
-            advice = (
-                "Check the lock's batteries and its Wi-Fi or hub, and reconnect the account in "
-                "Seam Console if Seam reports it disconnected."
-            )
-        elif device.online is None:
-            advice = "Seam does not say whether it is online; check it in the lock maker's app."
-        else:
-            advice = "It is reachable: Seam can send changes to it now."
-        text = (
-            f"*{escape_mrkdwn(device.name, 150)}* is {state}. Device problems: {problems}.\n"
-            + advice
-        )
     await send(
-        respond, notice_message("Device check", text, emoji=":satellite:"), replace_original=False
+        respond,
+        device_check_message(loaded[1], services.catalogue),
+        replace_original=False,
     )
 
 
@@ -182,25 +159,17 @@ async def check_device(
 async def contact_support(
     ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
-    """Give the clicker a prefilled summary to send to Seam support (ids and codes, no PIN)."""
+    """Give the clicker a prefilled summary to send to Seam support (ids, codes, the recent
+    failed requests' `seam-request-id`s and action attempts; no PIN)."""
     await ack()
     loaded = await pressed_code(read_press(body), respond, services_from(context))
     if loaded is None:
         return
     code = loaded[0]
-    problems = ", ".join(sorted({i.code for i in code.issues})) or "none"
-    summary = (
-        f"access_code_id: {code.access_code_id}\ndevice_id: {code.device_id}\n"
-        f"workspace_id: {code.workspace_id or 'unknown'}\nerror/warning codes: {problems}\n"
-        f"status: {code.status or 'unknown'}"
+    failures = services_from(context).seam.failures.recent(
+        access_code_id=code.access_code_id, device_id=code.device_id
     )
-    text = (
-        "Send this to Seam support (support@seam.co or the chat in Seam Console), with the "
-        f"`seam-request-id` of any failed request:\n```{escape_mrkdwn(summary, 2000)}```"
-    )
-    await send(
-        respond, notice_message("Contact Seam support", text, emoji=":sos:"), replace_original=False
-    )
+    await send(respond, support_summary_message(code, failures), replace_original=False)
 
 
 @requires_permission

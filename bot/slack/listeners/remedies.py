@@ -228,7 +228,7 @@ async def _gate(
         if refusal is not None:
             await ack(response_action="update", view=message_modal(ctx, remedy.title, refusal))
             return False
-        await ack()
+        await ack(response_action="clear")  # every view: a review closes with its list
         return True
     logger.warning("the store is slow: acking %s before its claims are taken", remedy.key)
     await ack(
@@ -453,7 +453,8 @@ async def _run(
 async def on_choose(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
-    """After a code is picked in a "choose" form, show what will happen and ask to confirm."""
+    """After a code is picked in a "choose" form, push a review of what will happen onto the
+    list: its Back button returns to the list, its submit runs the remedy (`on_confirm`)."""
     submitted = _submitted(view, context)
     if submitted is None or submitted[1].form != "choose":
         await _bad_metadata(ack)
@@ -487,9 +488,9 @@ async def on_choose(
     except (TimeoutError, SeamApiError):
         subject = f"Code `{escape_mrkdwn(picked, 80)}`"
         question, submit = remedy.review(None)
-    await ack(
-        response_action="update",
-        view=confirm_modal(confirm_ctx, remedy.title, question, subject, submit),
+    await ack(  # pushed onto the list: closing it goes back there (Slack's page "Modals")
+        response_action="push",
+        view=confirm_modal(confirm_ctx, remedy.title, question, subject, submit, close="Back"),
     )
 
 

@@ -173,6 +173,11 @@
     history: [],
     historyAt: -1,
     nodes: new Map(),
+    // The answer (an ephemeral message) kept in view while alerts stream in below it, until
+    // the reader scrolls or sends something else; `seen` tells a new answer from one on load.
+    follow: null,
+    seen: new Set(),
+    seenChannels: new Set(),
   };
 
   async function api(path, body) {
@@ -241,7 +246,9 @@
       h("button", {
         type: "button",
         class: `side-item${App.surface === "channel" && App.channel === c.id ? " active" : ""}`,
-        onclick: () => { App.surface = "channel"; App.channel = c.id; render(); scrollToBottom(); },
+        onclick: () => {
+          App.surface = "channel"; App.channel = c.id; stopFollowing(); closeSidebar(); render(); scrollToBottom();
+        },
       }, h("span", { class: "side-icon" }, "#"), c.name))));
     $("#home-link").classList.toggle("active", App.surface === "home");
     const sugg = $("#suggestions");
@@ -252,7 +259,7 @@
           type: "button",
           class: "side-item",
           title: `${s.detail ? s.detail + "\n" : ""}${s.command}`,
-          onclick: () => runCommand(s.command),
+          onclick: () => { closeSidebar(); runCommand(s.command); },
         },
         h("span", { class: "suggestion-label" }, s.label),
         h("span", { class: "suggestion-id mono" }, s.access_code_id)))));
@@ -273,6 +280,7 @@
     const box = $("#messages");
     const nearBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 120;
     const keep = box.scrollTop;
+    const loaded = App.seenChannels.has(channel.id);
     const nodes = [];
     // Reuse the DOM of unchanged messages so open menus, selects and focus survive updates.
     const cache = new Map();
@@ -293,13 +301,21 @@
       const sig = JSON.stringify(item) + (App.collapsed.has(`${channel.id}:${item.ts}`) ? "-" : "+");
       const hit = App.nodes.get(key);
       const node = hit && hit.sig === sig ? hit.node : renderItem(item, st, channel.id, false);
+      // A new or changed answer, after the first look at this channel, is followed.
+      if (loaded && item.kind === "ephemeral" && (!App.seen.has(key) || (hit && hit.sig !== sig))) {
+        App.follow = key;
+      }
+      App.seen.add(key);
       cache.set(key, { sig, node });
       nodes.push(node);
     }
+    App.seenChannels.add(channel.id);
     App.nodes = cache;
     const same = nodes.length === box.children.length && nodes.every((n, i) => box.children[i] === n);
     if (!same) box.replaceChildren(...nodes);
-    if (nearBottom) scrollToBottom();
+    const followed = App.follow && cache.get(App.follow);
+    if (followed) reveal(followed.node);
+    else if (nearBottom) scrollToBottom();
     else box.scrollTop = keep;
   }
 
@@ -307,6 +323,19 @@
     const box = $("#messages");
     box.scrollTop = box.scrollHeight;
   }
+
+  /** Scroll the message list just enough to show `node` (its top, when it is too tall). */
+  function reveal(node) {
+    const box = $("#messages");
+    const r = node.getBoundingClientRect();
+    const b = box.getBoundingClientRect();
+    if (r.top >= b.top && r.bottom <= b.bottom) return;
+    const delta = r.top < b.top || r.height > b.height ? r.top - b.top - 8 : r.bottom - b.bottom + 8;
+    box.scrollTop += delta;
+  }
+
+  /** The reader scrolled by hand: stop keeping the last answer in view. */
+  function stopFollowing() { App.follow = null; }
 
   function renderHome(st) {
     $("#channel-title").textContent = st.bot.name;
@@ -585,7 +614,7 @@
         control = h("div", { id: fieldId, role: multi ? "group" : "radiogroup" },
           (el.options || []).map((o) => h("label", { class: "choice" },
             h("input", { type: multi ? "checkbox" : "radio", name: fieldId, value: o.value, checked: initial.has(o.value) }),
-            h("span", {}, textEl(o.text, ctx.names), o.description ? h("span", { class: "choice-desc" }, plainText(o.description)) : null))));
+            h("span", {}, textEl(o.text, ctx.names), o.description ? h("span", { class: "choice-desc" }, textEl(o.description, ctx.names)) : null))));
         break;
       }
       default:
@@ -733,6 +762,7 @@
     if (App.surface !== "channel") { App.surface = "channel"; render(); }
     input.value = text;
     send.classList.add("busy");
+    stopFollowing();  // the answer to this command is followed once it arrives
     App.history.push(text);
     App.historyAt = -1;
     const res = await api("/api/command", { text, channel: App.channel });
@@ -741,6 +771,24 @@
     if (res && res.status !== undefined && input.value === text) input.value = "";
     input.focus();
     scrollToBottom();
+  }
+
+  // ------------------------------------------------------------- sidebar (narrow windows)
+  function closeSidebar() {
+    document.body.classList.remove("sidebar-open");
+    $("#sidebar-toggle").setAttribute("aria-expanded", "false");
+  }
+  function setupSidebar() {
+    const toggle = $("#sidebar-toggle");
+    toggle.addEventListener("click", (ev) => {
+      ev.stopPropagation();
+      const open = document.body.classList.toggle("sidebar-open");
+      toggle.setAttribute("aria-expanded", String(open));
+    });
+    $(".main").addEventListener("click", (ev) => { if (ev.target !== toggle) closeSidebar(); });
+    const box = $("#messages");
+    for (const kind of ["wheel", "touchmove", "mousedown"]) box.addEventListener(kind, stopFollowing, { passive: true });
+    box.addEventListener("keydown", stopFollowing);
   }
 
   function setupComposer() {
@@ -758,6 +806,7 @@
       }
     });
     $("#home-link").addEventListener("click", () => {
+      closeSidebar();
       App.surface = "home";
       render();
       api("/api/home", {});
@@ -769,6 +818,7 @@
     });
   }
 
+  setupSidebar();
   setupComposer();
   poll();
   // Re-render now and then so relative times ("in 5 minutes") and notice expiry stay fresh.

@@ -193,7 +193,7 @@ def test_choose_form_lists_candidates_in_order_capped_at_ten() -> None:
     labels = [o["text"]["text"] for o in options]
     assert labels[0].endswith("· expired") and "safe to delete" in options[0]["description"]["text"]
     assert labels[1].endswith("· unmanaged")
-    assert "…and 2 newer codes" in text
+    assert "…and 2 more codes not listed" in text
     assert "Unit 2B Front Door" in text
 
 
