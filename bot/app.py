@@ -278,23 +278,35 @@ async def _recovery_loop(
     """Keep this process's remedies alive and finish what no process keeps alive any more.
 
     Every quarter of `REMEDY_RECOVERY_SECONDS`, from start-up until `stopping` is set: a
-    heartbeat for the remedies running here, then `RemedyRunner.sweep` (journal entries and
-    claims idle for `REMEDY_RECOVERY_SECONDS`: a killed process, or a result the store could not
-    write), and their real outcome told to the clicker and the alert thread. Never raises.
+    heartbeat for the remedies running here (its own task), and `RemedyRunner.sweep` (journal
+    entries and claims idle for `REMEDY_RECOVERY_SECONDS`: a killed process, or a result the
+    store could not write), their real outcome told to the clicker and the alert thread.
+    Never raises.
     """
     remedies = services.remedies
     interval = services.settings.remedy_recovery_seconds / 4
-    while not stopping.is_set():
-        try:
+
+    async def beat() -> None:
+        # Its own task: a slow sweep or report never silences this process's sign of life.
+        while not stopping.is_set():
             await remedies.heartbeat()
-            recovered = await remedies.sweep()
-            if recovered:
-                logger.warning("finishing %d interrupted remedy(ies)", len(recovered))
-                await report_recovered(services, client, recovered)
-        except Exception:
-            logger.exception("recovering interrupted remedies failed; they stay in the journal")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), interval)
+
+    heartbeat = asyncio.create_task(beat(), name="remedy-heartbeat")
+    try:
+        while not stopping.is_set():
+            try:
+                recovered = await remedies.sweep()
+                if recovered:
+                    logger.warning("finishing %d interrupted remedy(ies)", len(recovered))
+                    await report_recovered(services, client, recovered)
+            except Exception:
+                logger.exception("recovering interrupted remedies failed; they stay in the journal")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), interval)
+    finally:
+        heartbeat.cancel()
 
 
 #: Where the web application keeps its `Services` and Bolt app (for tests).

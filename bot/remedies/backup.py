@@ -7,6 +7,7 @@ while one is available (Seam's guide "Backup access codes"; `pull_backup_access_
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from bot.domain.text import escape_mrkdwn, slack_date
 from bot.remedies.base import BaseRemedy, Outcome, Proposal, Request, refusal
@@ -85,26 +86,63 @@ class UseBackupCode(BaseRemedy):
         outcome, backup = await pull_backup(seam, request.target)
         if backup is None:
             return outcome
-        original = request.target
-        lock = request.device.name if request.device is not None else original.device_id
-        starts = backup.starts_at or original.starts_at
-        ends = backup.ends_at or original.ends_at
-        valid = f"{slack_date(starts)} → {slack_date(ends)}" if starts and ends else "ongoing"
-        note = (
-            f"Give the guest this PIN: `{escape_mrkdwn(backup.code or 'not assigned yet', 20)}`\n"
-            f"It stands in for *{escape_mrkdwn(original.name or 'the failing code', 100)}* on "
-            f"*{escape_mrkdwn(lock, 100)}*, valid {valid} (backup code "
-            f"`{escape_mrkdwn(backup.access_code_id, 64)}`). Only you can see this message; "
-            "*Show backup PIN* shows it again."
+        lock = request.device.name if request.device is not None else request.target.device_id
+        return _with_pin(outcome, request.target, backup, lock)
+
+    def intent(self, request: Request) -> dict[str, Any]:
+        """The lock's name, to say where the backup code works if a recovery shows its PIN."""
+        return {"lock": request.device.name if request.device is not None else ""}
+
+    async def recover(
+        self, seam: SeamClient, target_id: str, steps: tuple[str, ...], intent: dict[str, Any]
+    ) -> Outcome:
+        """After a stop: Seam names the pulled backup on the code (`pulled_backup_access_code_id`)
+        if the pull went through; then its PIN is shown to the requester as after a pull."""
+        del steps
+        try:
+            original = await seam.get_access_code(target_id)
+            backup_id = original.pulled_backup_access_code_id
+            backup = await seam.get_access_code(backup_id) if backup_id else None
+        except SeamApiError as exc:
+            return refusal(exc, "read the code back", sent=True)
+        if backup is None:
+            return Outcome(
+                "unknown",
+                "The bot was interrupted while pulling a backup code, and Seam names none for "
+                "this code. Re-check, then pull one again if needed.",
+                changed=True,
+            )
+        pulled = Outcome(
+            "success",
+            "A backup code from the lock's pool now stands in for this code (confirmed by "
+            "reading it back).",
+            changed=True,
+            detail={"backup_access_code_id": backup.access_code_id},
         )
-        return Outcome(
-            outcome.status,
-            outcome.summary,
-            changed=outcome.changed,
-            detail=outcome.detail,
-            private_note=note,
-            private_title="Backup code pulled",
-        )
+        return _with_pin(pulled, original, backup, str(intent.get("lock") or original.device_id))
+
+
+def _with_pin(outcome: Outcome, original: AccessCode, backup: AccessCode, lock: str) -> Outcome:
+    """`outcome` with the backup PIN as a private note: which code it stands in for, on which
+    lock, valid when (the requester gives it to the guest)."""
+    starts = backup.starts_at or original.starts_at
+    ends = backup.ends_at or original.ends_at
+    valid = f"{slack_date(starts)} → {slack_date(ends)}" if starts and ends else "ongoing"
+    note = (
+        f"Give the guest this PIN: `{escape_mrkdwn(backup.code or 'not assigned yet', 20)}`\n"
+        f"It stands in for *{escape_mrkdwn(original.name or 'the failing code', 100)}* on "
+        f"*{escape_mrkdwn(lock, 100)}*, valid {valid} (backup code "
+        f"`{escape_mrkdwn(backup.access_code_id, 64)}`). Only you can see this message; "
+        "*Show backup PIN* shows it again."
+    )
+    return Outcome(
+        outcome.status,
+        outcome.summary,
+        changed=outcome.changed,
+        detail=outcome.detail,
+        private_note=note,
+        private_title="Backup code pulled",
+    )
 
 
 REMEDY = UseBackupCode()

@@ -20,10 +20,10 @@ import logging
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from bot.remedies.base import Outcome, Proposal, Remedy, Request, refusal
+from bot.remedies.base import Outcome, OutcomeStatus, Proposal, Remedy, Request, refusal
 from bot.remedies.registry import REMEDIES
 from bot.seam.client import SeamClient
 from bot.seam.errors import SeamApiError, SeamNotFoundError
@@ -35,6 +35,15 @@ from bot.store import JournalEntry, RemedyClaim, RemedyWatch, StateStore, StoreE
 logger = logging.getLogger(__name__)
 
 __all__ = ["NotOnThisLock", "Recovered", "RemedyRunner", "RunResult", "code_lock_key"]
+
+
+#: How a recovery names the outcome a remedy had recorded before it stopped.
+_STATUS_WORDS: dict[str, str] = {
+    "success": "it worked",
+    "pending": "Seam accepted it and the lock had not confirmed yet",
+    "unknown": "the result could not be confirmed",
+    "error": "it did not go through",
+}
 
 
 def code_lock_key(access_code_id: str) -> str:
@@ -355,7 +364,7 @@ class RemedyRunner:
                     )
             result = await self._settle(remedy, request, user_id, claim_key, outcome)
             if result.recorded and not unrecorded:
-                await self.store.journal_step(journal_id, "audited")
+                await self.store.journal_step(journal_id, f"audited:{result.outcome.status}")
                 return replace(result, journal_id=journal_id)
         except StoreError:
             logger.exception("the result of %s could not be written", remedy.key)
@@ -412,21 +421,42 @@ class RemedyRunner:
                 continue  # another process took it, or it showed a sign of life
             self.active.add(entry.journal_id)
             try:
-                recovered.append(await self._recover_one(entry))
+                settled = await self._recover_one(entry)
             except BaseException:
                 self.active.discard(entry.journal_id)  # tried again on the next sweep
                 raise
+            if settled is None:  # too early to tell: a next sweep reads Seam again
+                self.active.discard(entry.journal_id)
+                continue
+            recovered.append(settled)
         return recovered
 
-    async def _recover_one(self, entry: JournalEntry) -> Recovered:
-        """Settle one journal entry taken over by `recover` (see there)."""
+    def in_flight_window(self) -> float:
+        """Seconds after a remedy began during which a Seam request it sent may still land
+        (a server can finish a request whose client is gone): twice `REMEDY_RECOVERY_SECONDS`.
+        Until then a recovery only concludes what Seam already shows; "it did not happen" and
+        "cannot tell" wait for a later sweep."""
+        return 2 * self.settings.remedy_recovery_seconds
+
+    async def _recover_one(self, entry: JournalEntry) -> Recovered | None:
+        """Settle one journal entry taken over by `recover` (see there); None when it is too
+        early to tell (`in_flight_window`)."""
         context = _loads(entry.context)
         remedy = self.remedies.get(entry.remedy)
         label = str(context.get("label") or entry.remedy)
         restarted = context.get("instance") != self.instance
         why = "after a restart" if restarted else "recorded late (the database failed)"
-        if "audited" in entry.steps:
-            outcome = Outcome("success", "It finished before the interruption.", changed=True)
+        audited = [s.removeprefix("audited:") for s in entry.steps if s.startswith("audited")]
+        if audited:
+            status: OutcomeStatus = (
+                cast(OutcomeStatus, audited[-1]) if audited[-1] in _STATUS_WORDS else "unknown"
+            )
+            outcome = Outcome(
+                status,
+                f"It had finished before the interruption: {_STATUS_WORDS[status]} (see the "
+                "audit trail).",
+                changed=status != "error",
+            )
         elif remedy is None:
             outcome = Outcome(
                 "unknown",
@@ -446,6 +476,16 @@ class RemedyRunner:
                     "re-check the code before trying again.",
                     changed=True,
                 )
+            young = datetime.now(UTC) - entry.created_at < timedelta(
+                seconds=self.in_flight_window()
+            )
+            if young and (outcome.status == "unknown" or not outcome.changed):
+                logger.info(
+                    "recovery of %s %s waits: a request it sent may still land",
+                    entry.remedy,
+                    entry.journal_id,
+                )
+                return None
             ids = " ".join(f"{k}={v}" for k, v in (outcome.detail or {}).items())
             await self.store.record_audit(
                 user_id=entry.user_id,
@@ -455,6 +495,8 @@ class RemedyRunner:
                 device_id=entry.device_id,
                 detail=f"{why}: {outcome.summary} {ids}".strip(),
             )
+            # never audited twice, even if the stop comes before the report
+            await self.store.journal_step(entry.journal_id, f"audited:{outcome.status}")
         for key in (context.get("claim"), code_lock_key(entry.target_id)):
             if isinstance(key, str) and key:
                 if outcome.ok and key == context.get("claim"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -18,7 +19,7 @@ from bot.services.container import Services
 from bot.services.lookup import fetch_code_and_device
 from bot.services.remedy_runner import Recovered
 from bot.slack.blocks.code import access_code_message
-from bot.slack.blocks.common import Message, notice_message
+from bot.slack.blocks.common import Message, notice_message, with_show_pin
 from bot.slack.payloads import RemedyContext
 
 logger = logging.getLogger(__name__)
@@ -106,10 +107,13 @@ async def report_outcome(
     device_id: str | None = None,
     *,
     remedy_key: str = "",
+    on_told: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[str, str] | None:
     """Tell people what a remedy did, where they clicked and where the team looks.
 
-    Returns the alert thread `(channel, ts)` the team was told in, or None.
+    Returns the alert thread `(channel, ts)` the team was told in, or None. `on_told` runs as
+    soon as the clicker and the thread have been told, before the alert is refreshed (the
+    journal entry is closed there, so a stop during the refresh never repeats the message).
 
     Success, pending or unknown: the message the button was on is replaced with the code's
     fresh state and an outcome line (an ephemeral `/seam-code` answer), and the code's alert in
@@ -131,6 +135,8 @@ async def report_outcome(
             notice_message(f"{label} failed", escape_mrkdwn(outcome.summary, 600), emoji=":x:"),
             replace_original=False,
         )
+        if on_told is not None:
+            await on_told()
         return None
     if ctx.ephemeral:
         try:
@@ -166,6 +172,8 @@ async def report_outcome(
                     notice_message(f"{label}: {outcome.status}", line, emoji=emoji),
                     replace_original=False,
                 )
+    if on_told is not None:
+        await on_told()
     refresh_id = device_id or (alert.device_id if alert else None)
     if refresh_id:
         detail = outcome.detail or {}
@@ -268,7 +276,21 @@ async def report_recovered(
             ephemeral=bool(where.get("ephemeral", True)),
             response_url=str(where.get("response_url") or ""),
         )
+
+        async def told(item: Recovered = item) -> None:
+            await services.remedies.journal_done(item)
+
         try:
+            if item.outcome.private_note:  # e.g. the PIN of a backup code pulled before a stop
+                note = notice_message(
+                    item.outcome.private_title or item.label,
+                    item.outcome.private_note,
+                    emoji=":key:",
+                )
+                backup_id = (item.outcome.detail or {}).get("backup_access_code_id")
+                if backup_id:
+                    note = with_show_pin(note, str(backup_id), "Show backup PIN")
+                await tell_requester(services, client, ctx, item.user_id, note)
             await report_outcome(
                 services,
                 client,
@@ -278,6 +300,7 @@ async def report_recovered(
                 item.outcome,
                 item.device_id,
                 remedy_key=item.remedy,
+                on_told=told,
             )
         except Exception:
             logger.exception("reporting the recovered %s failed", item.remedy)

@@ -415,3 +415,104 @@ async def test_killed_at_the_other_steps_of_delete_and_recreate_no_code_is_lost_
     assert before["code"] not in rows[0].detail
     assert len(slack.responses[key]) == 1
     await assert_nothing_stuck(database, code_id)
+
+
+async def test_a_change_still_in_flight_when_the_bot_died_is_never_called_undone(
+    tmp_path: Path, seam_fake: SeamFake, slack: FakeSlack, bots: list[BotProcess]
+) -> None:
+    """Seam holds the delete for 3 s and then does it; the bot is killed the moment it sent it.
+    A recovery that read the code at once would say "did not happen" and close the journal,
+    and the guest's code would be gone for good. The bot waits out the window in which a sent
+    request may still land, then re-creates the code, once."""
+    database = tmp_path / "bot.sqlite3"
+    code_id = seam_fake.ids["codes"]["external_modification"]
+    before = await seam_fake.get_access_code(code_id)
+    assert before is not None
+    bot = await BotProcess(seam_fake, slack, database).start()
+    bots.append(bot)
+    await seam_fake.reset()
+    await seam_fake.delay(3, paths=["/access_codes/delete"], phase="before")
+    key = await open_and_submit(bot, slack, "delete_and_recreate", code_id, {})
+    await wait_for_seam_call(seam_fake, "/access_codes/delete")
+    await bot.kill()
+    await seam_fake.delay(0)  # the held delete still lands, 3 s after it was sent
+
+    restarted = await BotProcess(seam_fake, slack, database).start()
+    bots.append(restarted)
+    await slack.wait_for_response(key, timeout=30)
+    (message,) = slack.responses[key]
+    assert "did not happen" not in json.dumps(message) and "created again" in json.dumps(message)
+    same = [
+        c
+        for c in await seam_fake.list_access_codes(before["device_id"])
+        if c["name"] == before["name"]
+    ]
+    assert len(same) == 1
+    rows = await audit_rows(database, "delete_and_recreate")
+    assert len(rows) == 1 and rows[0].outcome == "success"
+    await assert_nothing_stuck(database, code_id)
+
+
+async def test_a_pulled_backup_code_is_shown_to_its_requester_after_a_kill(
+    tmp_path: Path, seam_fake: SeamFake, slack: FakeSlack, bots: list[BotProcess]
+) -> None:
+    """Seam pulled the backup code, the bot died before it heard: after the restart the
+    requester gets the backup PIN privately (Seam names the backup on the code), once."""
+    database = tmp_path / "bot.sqlite3"
+    code_id = seam_fake.ids["codes"]["failed_to_set"]
+    bot = await BotProcess(seam_fake, slack, database).start()
+    bots.append(bot)
+    await seam_fake.reset()
+    path = "/access_codes/pull_backup_access_code"
+    await seam_fake.delay(60, paths=[path], phase="after")
+    key = await open_and_submit(bot, slack, "pull_backup", code_id, {})
+    await wait_for_seam_call(seam_fake, path)
+    await asyncio.sleep(0.3)
+    await bot.kill()
+    await seam_fake.delay(0)
+    original = await seam_fake.get_access_code(code_id)
+    assert original is not None and original["pulled_backup_access_code_id"]
+    backup = await seam_fake.get_access_code(original["pulled_backup_access_code_id"])
+    assert backup is not None
+
+    restarted = await BotProcess(seam_fake, slack, database).start()
+    bots.append(restarted)
+    await slack.wait_for_response(key, count=2, timeout=20)
+    texts = [json.dumps(m) for m in slack.responses[key]]
+    private = [t for t in texts if backup["code"] in t]
+    assert len(private) == 1 and '"response_type": "ephemeral"' in private[0]
+    assert "Show backup PIN" in private[0]
+    assert backup["code"] not in next(t for t in texts if t not in private)
+    rows = await audit_rows(database, "pull_backup")
+    assert len(rows) == 1 and rows[0].outcome == "success"
+    assert backup["code"] not in rows[0].detail
+
+
+async def test_two_processes_recovering_through_a_slow_seam_finish_it_once(
+    tmp_path: Path, seam_fake: SeamFake, slack: FakeSlack, bots: list[BotProcess]
+) -> None:
+    """Seam takes longer to answer a recovery's read (3 s) than REMEDY_RECOVERY_SECONDS (2 s):
+    the process recovering keeps the entry alive (its heartbeat is its own task), so the other
+    process never takes it over: one audit row, one message."""
+    database = tmp_path / "bot.sqlite3"
+    code_id = seam_fake.ids["codes"]["failed_to_set"]
+    bot = await BotProcess(seam_fake, slack, database).start()
+    bots.append(bot)
+    await seam_fake.reset()
+    await seam_fake.delay(60, paths=["/access_codes/update"], phase="after")
+    key = await open_and_submit(
+        bot, slack, "update_pin", code_id, {"new_pin": {"pin_value": "5821"}}
+    )
+    await wait_for_seam_call(seam_fake, "/access_codes/update")
+    await asyncio.sleep(0.3)
+    await bot.kill()
+    await seam_fake.delay(0)
+    await seam_fake.delay(3, paths=["/access_codes/get"], phase="after")
+    for _ in range(2):
+        bots.append(await BotProcess(seam_fake, slack, database).start())
+    await slack.wait_for_response(key, timeout=20)
+    await asyncio.sleep(RECOVERY_SECONDS * 3)  # time for a second, wrong takeover
+    rows = await audit_rows(database, "update_pin")
+    assert len(rows) == 1 and rows[0].outcome == "success"
+    assert len(slack.responses[key]) == 1
+    await assert_nothing_stuck(database, code_id)

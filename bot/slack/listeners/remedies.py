@@ -288,6 +288,7 @@ async def _report(
         result.outcome,
         result.device_id,
         remedy_key=remedy.key,
+        on_told=lambda: services.remedies.journal_done(result),
     )
     if await services.remedies.watch(remedy, result, user_id, thread):
         logger.info("watching %s on %s until Seam confirms it", remedy.key, result.target_id)
