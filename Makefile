@@ -33,8 +33,12 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The whole suite (store tests on SQLite and PostgreSQL), then the scenario tests again with
+# every bot and store on PostgreSQL. Both use a throwaway PostgreSQL cluster the tests start
+# (or the one named by TEST_POSTGRES_URL, as .ci/run does).
 pytest: setup
 	$(BIN)/pytest -q
+	TEST_DATABASE=postgres $(BIN)/pytest -q tests/scenario
 
 test: lint pytest
 
