@@ -33,7 +33,7 @@ from bot.slack.alert_channel import slack_alert_service as AlertManager
 from bot.store import Store
 from devtools.fake_slack import FakeSlack
 from devtools.seam_fake import REPO_ROOT, SeamFake
-from tests.support.databases import database, database_url
+from tests.support.databases import database
 from tests.support.fixtures import seam_fake, seam_fake_process  # noqa: F401
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -265,7 +265,6 @@ def settings(fake: SeamFake, tmp_path: Path, **kw: Any) -> Any:
         seam_api_key=fake.api_key,
         seam_endpoint=fake.url,
         database_path=tmp_path / "bot.sqlite3",
-        database_url=await database_url(tmp_path / "bot.sqlite3"),
         **kw,
     )
 
