@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.conftest import Bot, reply_text
 from tests.scenario.test_remedies import open_modal, wait_audit
+from tests.support.databases import sqlite_only
 
 
 async def test_convert_answered_200_while_the_code_stays_unmanaged_is_not_success(
@@ -56,6 +57,7 @@ async def test_seam_code_shows_the_locks_own_warnings_too(bot: Bot) -> None:
     assert "The lock itself reports" in text and "third_party_integration_detected" in text
 
 
+@sqlite_only  # it holds the SQLite file's write lock
 async def test_a_busy_database_never_delays_the_ack_and_the_remedy_still_runs_once(
     bot: Bot,
 ) -> None:
