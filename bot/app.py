@@ -228,7 +228,12 @@ async def build_web_app(
 
     async def lifecycle(_: web.Application) -> AsyncIterator[None]:
         # The proactive-alert scanner (off when SCAN_INTERVAL_SECONDS=0 or ALERT_CHANNEL unset).
-        scanner = build_scanner(services, bolt.client)
+        scanner = build_scanner(services, bolt.client) if settings.scanner else None
+        if not settings.scanner:
+            logger.info(
+                "SCANNER=off: this process serves Slack and webhooks; run the scanner as "
+                "its own process (python -m bot scan)"
+            )
         if scanner is not None:
             services.alerts = scanner.alerts
             services.webhook_health = scanner.webhook_health

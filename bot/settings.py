@@ -56,6 +56,7 @@ class Settings(BaseSettings):
 
     alert_channel: str | None = None
     scan_interval_seconds: float = Field(default=900.0, ge=0)
+    scanner: bool = True
     alert_remind_hours: float = Field(default=24.0, gt=0)
     alert_storm_threshold: int = Field(default=20, ge=1)
     database_path: Path = Path("./seam-bot.sqlite3")

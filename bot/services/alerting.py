@@ -70,6 +70,7 @@ from bot.domain.observation import Observation
 from bot.seam.client import SeamClient
 from bot.seam.errors import SeamApiError
 from bot.seam.models import AccessCode, Device
+from bot.services.leases import dead_local_holder, process_holder
 from bot.services.observing import scan_workspace
 from bot.store import (
     AlertIntent,
@@ -234,6 +235,11 @@ class AlertRenderer(Protocol):
         ...
 
 
+#: Seconds a process may take to post one new alert before another process may post it (a
+#: process killed mid-post leaves the alert pending; it is posted once this lapses).
+POST_LEASE_SECONDS = 60.0
+
+
 # ============================================================================ annotations
 
 
@@ -355,6 +361,8 @@ class AlertService:
         self.reopen_window = remind_after if reopen_window is None else reopen_window
         self._clock = clock
         self._lock = asyncio.Lock()
+        #: This service, as the holder of the short per-alert posting leases.
+        self.instance = process_holder()
         self._channel_ids: dict[str, str] = {}
         # Per reconcile:
         self._blocked: set[str] = set()
@@ -640,6 +648,25 @@ class AlertService:
         return title, device_name
 
     async def _post_new(self, group: AlertGroup, rec: AlertRecord | None, ctx: _Context) -> None:
+        """One message per problem, even when several processes reconcile at once: a short
+        posting lease in the store (`post:<alert key>`), then the alert re-read (another
+        process may have posted it since this reconcile loaded the alerts)."""
+        lease = f"post:{group.key}"
+        dead = dead_local_holder(await self.store.lease_holder(lease))
+        if not await self.store.acquire_lease(
+            lease, self.instance, POST_LEASE_SECONDS, dead_holder=dead
+        ):
+            logger.info("alert %s is being posted by another process", group.key)
+            return
+        try:
+            current = await self.store.alert(group.key)
+            if current is not None and current.ts is not None and current.state != "resolved":
+                return  # posted by another process meanwhile; the next reconcile edits it
+            await self._post_once(group, rec, ctx)
+        finally:
+            await self.store.release_lease(lease, self.instance)
+
+    async def _post_once(self, group: AlertGroup, rec: AlertRecord | None, ctx: _Context) -> None:
         """Intent row first, then chat.postMessage, then the ts (see the module docstring)."""
         intent = self._intent(group, ctx)
         if rec is not None and rec.is_pending:

@@ -11,10 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +21,7 @@ from bot.domain.observation import Observation, ScanResult
 from bot.seam.client import SeamClient
 from bot.services.alerting import AlertService, ReconcileReport
 from bot.services.events import WebhookHealth
+from bot.services.leases import dead_local_holder, process_holder
 from bot.services.observing import DEFAULT_CONCURRENCY, scan_workspace
 
 logger = logging.getLogger(__name__)
@@ -64,8 +62,10 @@ class Scanner:
         alerts: where observations go (None: scan only, e.g. `scan --once` without `--post`).
         interval: seconds between the starts of two scans (> 0 for `run_forever`).
         concurrency: devices listed at the same time.
-        lease_ttl: seconds the reconcile lease is held (default: 2 × interval + 60); a crashed
-            holder's lease expires after this.
+        lease_ttl: seconds the scanner lease is held without renewal (default: 3/4 of the
+            interval, at least 1 s). The leader renews it at every iteration and every third of
+            it while a scan runs; others try to take it every quarter interval, so a killed
+            leader, on any host, is replaced within one interval.
         clock: current time (aware UTC).
         sleep: the sleep used between iterations (tests).
         webhook_health: warns when Seam webhooks are configured but silent while scans find
@@ -91,8 +91,8 @@ class Scanner:
         self.alerts = alerts
         self.interval = interval
         self.concurrency = concurrency
-        self.lease_ttl = lease_ttl if lease_ttl is not None else 2 * interval + 60
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease_ttl = lease_ttl if lease_ttl is not None else max(1.0, 0.75 * interval)
+        self.holder = process_holder()
         self._clock = clock
         self._sleep = sleep
         self._task: asyncio.Task[None] | None = None
@@ -100,26 +100,43 @@ class Scanner:
         self.last_outcome: ScanOutcome | None = None
 
     async def run_once(self) -> ScanOutcome:
-        """Scan once and, with an AlertService, reconcile the alerts. Raises only on bugs."""
+        """Scan once and, with an AlertService, reconcile the alerts. Raises only on bugs.
+
+        With an AlertService, only the holder of the scanner lease scans at all (any number of
+        scanner processes may run: exactly one scans); the others return at once with
+        `skipped_reason` set and an empty observation.
+        """
         started = time.monotonic()
-        scan = await scan_workspace(
-            self.seam, catalogue=self.catalogue, concurrency=self.concurrency, clock=self._clock
-        )
+        if self.alerts is not None and not await self._lead():
+            reason = "another scanner holds the alert lease"
+            logger.info("scan: skipped: %s", reason)
+            now = self._clock()
+            outcome = ScanOutcome(
+                scan=Observation(started_at=now, finished_at=now, devices_listed=False),
+                report=None,
+                duration=time.monotonic() - started,
+                skipped_reason=reason,
+            )
+            self.last_outcome = outcome
+            self.iterations += 1
+            return outcome
+        renewing = asyncio.create_task(self._keep_lease()) if self.alerts is not None else None
+        try:
+            scan = await scan_workspace(
+                self.seam, catalogue=self.catalogue, concurrency=self.concurrency, clock=self._clock
+            )
+        finally:
+            if renewing is not None:
+                renewing.cancel()
         report: ReconcileReport | None = None
         skipped: str | None = None
         if self.alerts is not None:
-            store = self.alerts.store
-            if await store.acquire_lease(
-                LEASE_NAME,
-                self.holder,
-                self.lease_ttl,
-                dead_holder=_dead_local_holder(await store.lease_holder(LEASE_NAME)),
-            ):
+            if await self._lead():
                 report = await self.alerts.reconcile(scan)
                 if self.webhook_health is not None:
                     await self.webhook_health.check(report)
             else:
-                skipped = "another scanner holds the alert lease"
+                skipped = "another scanner took the alert lease during the scan"
                 logger.warning("scan: not reconciling alerts: %s", skipped)
         outcome = ScanOutcome(
             scan=scan, report=report, duration=time.monotonic() - started, skipped_reason=skipped
@@ -128,6 +145,32 @@ class Scanner:
         self.iterations += 1
         _log_outcome(outcome)
         return outcome
+
+    @property
+    def leading(self) -> bool:
+        """Whether the last iteration held the scanner lease (it scanned)."""
+        return self.last_outcome is None or self.last_outcome.skipped_reason is None
+
+    async def _lead(self) -> bool:
+        """Take or renew the scanner lease (timed by the store's clock: the database server's
+        on PostgreSQL)."""
+        assert self.alerts is not None
+        store = self.alerts.store
+        return await store.acquire_lease(
+            LEASE_NAME,
+            self.holder,
+            self.lease_ttl,
+            dead_holder=dead_local_holder(await store.lease_holder(LEASE_NAME)),
+        )
+
+    async def _keep_lease(self) -> None:
+        """While a scan runs: renew the lease every third of its ttl."""
+        while True:
+            await asyncio.sleep(self.lease_ttl / 3)
+            try:
+                await self._lead()
+            except Exception:
+                logger.warning("could not renew the scanner lease", exc_info=True)
 
     async def run_forever(self) -> None:
         """Scan every `interval` seconds until cancelled; an iteration's error never ends it."""
@@ -142,7 +185,10 @@ class Scanner:
             except Exception:
                 logger.exception("scan iteration failed; the next one runs as planned")
             elapsed = time.monotonic() - started
-            await self._sleep(max(0.0, self.interval - elapsed))
+            # A follower tries for the lease every quarter interval (a dead leader is replaced
+            # within one interval); the leader scans every interval.
+            every = self.interval if self.leading else max(1.0, self.interval / 4)
+            await self._sleep(max(0.0, every - elapsed))
 
     def start(self) -> asyncio.Task[None]:
         """Start `run_forever` as this scanner's task (idempotent)."""
@@ -167,23 +213,6 @@ class Scanner:
                 await self.alerts.store.release_lease(LEASE_NAME, self.holder)
             except Exception:
                 logger.warning("could not release the scanner lease", exc_info=True)
-
-
-def _dead_local_holder(holder: str | None) -> str | None:
-    """`holder` if it names a process on this host that no longer runs (killed, crashed)."""
-    if not holder:
-        return None
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
-        return None
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return holder
-    except PermissionError:
-        return None
-    return None
 
 
 def _log_outcome(outcome: ScanOutcome) -> None:

@@ -43,9 +43,20 @@ def _free_port() -> int:
 
 
 class BotProcess:
-    """`python -m bot serve` on a free loopback port, against the fakes."""
+    """`python -m bot serve` (or `command`, e.g. `scan`) on a free loopback port, against the
+    fakes. `database_url`: a PostgreSQL database to use whatever the suite's engine; `env`:
+    more settings."""
 
-    def __init__(self, fake: SeamFake, slack: FakeSlack, database: Path) -> None:
+    def __init__(
+        self,
+        fake: SeamFake,
+        slack: FakeSlack,
+        database: Path,
+        *,
+        command: str = "serve",
+        database_url: str | None = None,
+        **env: str,
+    ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -67,25 +78,30 @@ class BotProcess:
             PORT=str(self.port),
             PYTHONPATH=str(ROOT),
         )
+        self.env.update(env)
+        self.command = command
+        self.database_url = database_url
         self.proc: asyncio.subprocess.Process | None = None
         self.database = database
         self.log = database.parent / f"bot-{self.port}.log"
 
     async def start(self) -> BotProcess:
-        target = await db_target(self.database)
-        if isinstance(target, str):  # the suite runs on PostgreSQL
+        target = self.database_url or await db_target(self.database)
+        if isinstance(target, str):  # PostgreSQL
             self.env["DATABASE_URL"] = target
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bot",
-            "serve",
+            self.command,
             cwd=str(ROOT),
             env=self.env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=self.log.open("wb"),
         )
+        if self.command != "serve":
+            return self
         async with httpx.AsyncClient(trust_env=False, timeout=2) as http:
             for _ in range(200):
                 with contextlib.suppress(httpx.HTTPError):
@@ -126,10 +142,10 @@ async def bots() -> AsyncIterator[list[BotProcess]]:
         await bot.stop()
 
 
-async def open_and_submit(
-    bot: BotProcess, slack: FakeSlack, action: str, code_id: str, values: dict[str, Any]
-) -> str:
-    """Press a remedy button on a /seam-code answer, wait for its modal, submit it."""
+async def open_and_submit_view(
+    bot: BotProcess, slack: FakeSlack, action: str, code_id: str
+) -> dict[str, Any]:
+    """Press a remedy button on a /seam-code answer and return its modal once filled in."""
     before = len(slack.calls_to("views.update"))
     response = await bot.post(
         block_actions_body(
@@ -143,7 +159,14 @@ async def open_and_submit(
     assert response.status_code == 200
     await slack.wait_for_call("views.update", count=before + 1, timeout=15)
     view_id = slack.calls_to("views.update")[-1].body["view_id"]
-    view = slack.views[view_id]
+    return slack.views[view_id]
+
+
+async def open_and_submit(
+    bot: BotProcess, slack: FakeSlack, action: str, code_id: str, values: dict[str, Any]
+) -> str:
+    """Press a remedy button on a /seam-code answer, wait for its modal, submit it."""
+    view = await open_and_submit_view(bot, slack, action, code_id)
     body = view_submission_body(
         view["callback_id"],
         values,
