@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -29,6 +29,9 @@ from bot.seam.errors import (
     error_for_response,
 )
 from bot.seam.models import AccessCode, ActionAttempt, Device, Pagination
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +93,15 @@ class SeamClient:
         self._sleep = sleep
         self.calls = 0
         """Number of HTTP requests sent (retries included); benchmarks read it."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SeamClient:
+        """The bot's client from `SEAM_API_KEY`, `SEAM_ENDPOINT` and `SEAM_TIMEOUT_SECONDS`."""
+        return cls(
+            settings.seam_api_key.get_secret_value(),
+            str(settings.seam_endpoint),
+            timeout=settings.seam_timeout_seconds,
+        )
 
     async def __aenter__(self) -> SeamClient:
         return self

@@ -476,7 +476,7 @@ class AlertService:
                 finished_at=scan.finished_at,
                 complete=scan.complete,
                 devices=len(scan.devices),
-                codes=len(scan.codes),
+                codes=scan.codes_seen,
                 findings=len(scan.findings),
                 seam_calls=scan.seam_calls,
                 errors="; ".join(scan.errors),
@@ -743,7 +743,7 @@ class AlertService:
         channel: str = rec.channel
         ts: str = rec.ts
         gone = (
-            rec.access_code_id not in ctx.codes
+            not ctx.scan.saw_code(rec.access_code_id)
             if rec.subject == "access_code" and rec.access_code_id
             else rec.device_id not in ctx.scan.devices
         )

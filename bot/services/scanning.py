@@ -190,7 +190,7 @@ def _log_outcome(outcome: ScanOutcome) -> None:
     scan = outcome.scan
     report = outcome.report
     summary = (
-        f"{len(scan.devices)} devices, {len(scan.codes)} codes, {len(scan.findings)} findings,"
+        f"{len(scan.devices)} devices, {scan.codes_seen} codes, {len(scan.findings)} findings,"
         f" {scan.seam_calls} Seam calls, {outcome.duration:.2f} s"
     )
     if report is not None:

@@ -79,11 +79,19 @@ async def test_a_scan_sees_every_device_and_code_once(
     assert set(scan.devices) == set(ids["devices"].values())
     assert scan.covered_device_ids == frozenset(ids["devices"].values())
     all_codes = {**ids["codes"], **ids["unmanaged"]}
-    assert {code_id for code_id, _ in scan.codes} == set(all_codes.values())
-    assert ids["foreign"]["access_code_id"] not in {c for c, _ in scan.codes}
+    assert scan.seen_code_ids == set(all_codes.values()) and scan.codes_seen == len(all_codes)
+    assert ids["foreign"]["access_code_id"] not in scan.seen_code_ids
     for (code_id, device_id), code in scan.codes.items():
         assert code.access_code_id == code_id and code.device_id == device_id
-    assert not scan.codes_by_id()[ids["unmanaged"]["owner_code"]].is_managed
+    assert ids["unmanaged"]["owner_code"] in scan.seen_code_ids  # healthy: its id only
+    # The streaming contract: every code with a problem keeps its model, healthy ones only
+    # when they start within 72 h (or are a troubled lock's first code); the rest are ids.
+    kept = set(scan.codes_by_id())
+    assert {f.access_code_id for f in scan.findings if f.access_code_id} <= kept
+    assert {c for f in scan.findings for c in f.carrier_code_ids} <= kept
+    assert kept < scan.seen_code_ids
+    for code_id in scan.seen_code_ids - kept:
+        assert scan.saw_code(code_id) and scan.code(code_id) is None
     # 1 device list + (managed + unmanaged list) per device; one page each in the fake.
     assert scan.seam_calls == 1 + 2 * len(ids["devices"])
     assert len(await seam_fake.calls()) == scan.seam_calls
