@@ -47,7 +47,13 @@ class SeamClient:
     Args:
         api_key: Seam API key (sent as `Authorization: Bearer`; never logged).
         endpoint: base URL, e.g. "https://connect.getseam.com".
-        timeout: per-request timeout in seconds (connect, read, write, pool).
+        timeout: per-request timeout in seconds (connect, read, write, pool), and the default
+            of `deadline`.
+        deadline: seconds one request may take in all, from its first byte sent to the last
+            byte of the answer read (connect and every read together). httpx's `timeout` bounds
+            each phase and each gap between bytes, so a server trickling its answer a byte at a
+            time could otherwise hold a slot for minutes. A request cut off raises
+            `SeamUnavailableError` (`error_type` "timeout"), like any timeout. Default: `timeout`.
         read_retry_budget: total seconds a read may spend retrying before it raises.
         max_read_attempts: attempts for one read, the first included.
         transport: optional httpx transport (tests).
@@ -70,7 +76,9 @@ class SeamClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_in_flight: int = 32,
+        deadline: float | None = None,
     ) -> None:
+        self._deadline = deadline if deadline is not None else timeout
         self._slots = asyncio.Semaphore(max(1, max_in_flight))
         self._http = httpx.AsyncClient(
             base_url=endpoint.rstrip("/"),
@@ -124,7 +132,14 @@ class SeamClient:
         self.calls += 1
         started = time.monotonic()
         try:
-            response = await self._http.post(path, json=body)
+            async with asyncio.timeout(self._deadline):
+                response = await self._http.post(path, json=body)
+        except TimeoutError:
+            raise SeamUnavailableError(
+                f"no complete answer within {self._deadline:g} s (deadline)",
+                error_type="timeout",
+                path=path,
+            ) from None
         except httpx.TimeoutException as exc:
             raise SeamUnavailableError(
                 f"no answer within the timeout ({type(exc).__name__})",
