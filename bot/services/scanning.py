@@ -4,6 +4,12 @@
 `start()`/`stop()` for the web app's lifecycle. It also runs as its own process
 (`python -m bot scan`); a lease in the store (`Leadership`) lets only one scanner post at a time.
 The scan itself is `bot.services.observing.scan_workspace`.
+
+The lease is renewed only when less than half its ttl is left (every other iteration with the
+default ttl of 2 × interval + 60 s), so a quiet scan writes nothing but its scan record. That is
+safe because a lease this scanner took cannot be taken by anyone else before it expires (a
+peer takes a live holder's lease only after its ttl; `dead_holder` names only processes that
+no longer run), and the local expiry is counted from just *before* the write that took it.
 """
 
 from __future__ import annotations
@@ -96,6 +102,7 @@ class Scanner:
         self._clock = clock
         self._sleep = sleep
         self._task: asyncio.Task[None] | None = None
+        self._lease_until = 0.0  # wall-clock seconds: the lease is ours at least until then
         self.iterations = 0
         self.last_outcome: ScanOutcome | None = None
 
@@ -108,13 +115,7 @@ class Scanner:
         report: ReconcileReport | None = None
         skipped: str | None = None
         if self.alerts is not None:
-            store = self.alerts.store
-            if await store.acquire_lease(
-                LEASE_NAME,
-                self.holder,
-                self.lease_ttl,
-                dead_holder=_dead_local_holder(await store.lease_holder(LEASE_NAME)),
-            ):
+            if await self._hold_lease():
                 report = await self.alerts.reconcile(scan)
                 if self.webhook_health is not None:
                     await self.webhook_health.check(report)
@@ -128,6 +129,25 @@ class Scanner:
         self.iterations += 1
         _log_outcome(outcome)
         return outcome
+
+    async def _hold_lease(self) -> bool:
+        """Whether this scanner holds the alert lease; renews it only near expiry (module doc).
+
+        Returns True without a write while more than half of `lease_ttl` is left.
+        """
+        assert self.alerts is not None
+        if self._lease_until - time.time() > self.lease_ttl / 2:
+            return True
+        store = self.alerts.store
+        asked = time.time()
+        held = await store.acquire_lease(
+            LEASE_NAME,
+            self.holder,
+            self.lease_ttl,
+            dead_holder=_dead_local_holder(await store.lease_holder(LEASE_NAME)),
+        )
+        self._lease_until = asked + self.lease_ttl if held else 0.0
+        return held
 
     async def run_forever(self) -> None:
         """Scan every `interval` seconds until cancelled; an iteration's error never ends it."""
@@ -163,6 +183,7 @@ class Scanner:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self.alerts is not None:
+            self._lease_until = 0.0
             try:
                 await self.alerts.store.release_lease(LEASE_NAME, self.holder)
             except Exception:

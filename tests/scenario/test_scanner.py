@@ -7,6 +7,7 @@ import asyncio
 import io
 import logging
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -262,6 +263,46 @@ async def test_only_one_scanner_reconciles_at_a_time(
     await first.stop()
     assert (await second.run_once()).report is not None
     await second.stop()
+    await store.close()
+
+
+async def test_a_quiet_iteration_writes_only_its_scan_record(
+    seam_fake: SeamFake,  # noqa: F811
+    seam: SeamClient,
+    slack: FakeSlack,
+    tmp_path: Path,
+) -> None:
+    """Nothing changed in Seam: no Slack call, and the only row written is the scan's (the lease
+    is renewed only when less than half its ttl is left)."""
+    path = tmp_path / "s.sqlite3"
+    store = await Store.open(path)
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
+    am = AlertManager(store, client, "C1", catalogue=CAT, pace_seconds=0)
+    scanner = Scanner(seam, catalogue=CAT, alerts=am, interval=60)
+    first = await scanner.run_once()
+    assert first.report is not None and first.report.posted > 0
+
+    def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+        with sqlite3.connect(path) as db:
+            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            return {t: sorted(map(tuple, db.execute(f"SELECT * FROM {t}"))) for t in tables}
+
+    before, calls = snapshot(), len(slack.calls)
+    second = await scanner.run_once()
+    assert second.report is not None and second.report.slack_calls == 0
+    after = snapshot()
+    assert len(slack.calls) == calls
+    changed = {t for t in after if after[t] != before.get(t)}
+    # sqlite_sequence: the AUTOINCREMENT counter of the scan row's id.
+    assert changed == {"scans", "sqlite_sequence"}
+    assert len(after["scans"]) == len(before["scans"]) + 1
+
+    # Near expiry the lease is renewed (and still exclusive).
+    scanner._lease_until = time.time() + 1
+    await scanner.run_once()
+    assert snapshot()["leases"] != after["leases"]
+    assert not await store.acquire_lease(LEASE_NAME, "someone-else", 60)
+    await scanner.stop()
     await store.close()
 
 
