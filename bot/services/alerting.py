@@ -526,14 +526,22 @@ class AlertService:
             else:
                 await self._refresh(group, rec, ctx)
 
-        # 3. Alerts whose problems are gone, on devices this scan fully saw.
+        # 3. Alerts whose problems are gone, on devices this scan fully saw. Those with no
+        #    message of their own (digest members, pending intents) are resolved together,
+        #    in one transaction.
+        silent: list[str] = []
         for rec in alerts.values():
             if rec.state == "resolved" or rec.alert_key in groups:
                 continue
             if not scan.covers(rec.device_id):
                 report.left_alone += 1
                 continue
+            if rec.ts is None or rec.channel is None:
+                silent.append(rec.alert_key)
+                continue
             await self._resolve(rec, ctx)
+        await self.store.resolve_alerts(silent, at=ctx.now)
+        report.resolved += len(silent)
 
         # 4. Digests: edit as members change, resolve when all are.
         for digest in await self.store.digests():

@@ -550,6 +550,19 @@ class Store:
             (_iso(at), content_hash, alert_key),
         )
 
+    async def resolve_alerts(self, alert_keys: Sequence[str], *, at: datetime) -> None:
+        """Mark alerts that have no message of their own (digest members, pending intents)
+        resolved, in one transaction: a 1,000-member digest that clears is one commit, not
+        1,000."""
+        if not alert_keys:
+            return
+        async with self._alerts_tx() as db:
+            await db.executemany(
+                "UPDATE alerts SET state = 'resolved', resolved_at = ?, snoozed_until = NULL"
+                " WHERE alert_key = ?",
+                [(_iso(at), key) for key in alert_keys],
+            )
+
     async def reopen_alert(self, alert_key: str, *, content_hash: str, at: datetime) -> None:
         """A recently resolved alert is back: open again, same message (edited back)."""
         await self._write(
