@@ -164,13 +164,15 @@ def bot_env(**values: str) -> dict[str, str]:
 
 
 class ServedBot:
-    """`python -m bench._serve` as a child process: the bot's web app on 127.0.0.1.
+    """`python -m bench._serve` as a child process: the bot's web app on 127.0.0.1 (or another
+    module that prints `PORT <n>` the same way, e.g. `bench._minimal_bolt --served`).
 
     `port` is valid after `start()`. Its stderr is kept (last 200 lines) for failure reports.
     """
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], module: Sequence[str] = ("bench._serve",)) -> None:
         self._env = dict(env)
+        self._module = list(module)
         self._proc: asyncio.subprocess.Process | None = None
         self._drain: asyncio.Task[None] | None = None
         self.stderr: deque[str] = deque(maxlen=200)
@@ -181,7 +183,7 @@ class ServedBot:
         self._proc = await asyncio.create_subprocess_exec(
             PYTHON,
             "-m",
-            "bench._serve",
+            *self._module,
             cwd=str(REPO_ROOT),
             env=self._env,
             stdin=asyncio.subprocess.DEVNULL,

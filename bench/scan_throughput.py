@@ -263,9 +263,11 @@ async def run(
     rounds: int,
     concurrency: int,
     bare_concurrencies: list[int],
+    processes_only: bool = False,
 ) -> dict[str, Any]:
     """Start the large fake and alternate bot and bare runs; one traced bot run at the end;
-    then the whole processes (`run_processes`)."""
+    then the whole processes (`run_processes`). `processes_only`: one in-process bot run (for
+    its kept/seen counts and tracemalloc peak) instead of the alternating in-process rounds."""
     async with SeamFake.start(
         scenario="large",
         devices=devices,
@@ -276,7 +278,7 @@ async def run(
         bot_runs: list[dict[str, Any]] = []
         bare_runs: list[dict[str, Any]] = []
         await _child("bare", fake, concurrency)  # warm-up (JIT of the fake, page cache)
-        for _ in range(rounds):
+        for _ in range(1 if processes_only else rounds):
             bare_runs.append(await _child("bare", fake, concurrency))
             bot_runs.append(await _child("bot", fake, concurrency))
         traced = await _child("bot", fake, concurrency, trace=True)
@@ -435,6 +437,11 @@ def main(argv: list[str] | None = None) -> int:
         help="devices in flight tried for the bare loop process; the best one is compared",
     )
     parser.add_argument(
+        "--processes-only",
+        action="store_true",
+        help="one in-process round (not --rounds) before the whole-process comparison",
+    )
+    parser.add_argument(
         "--curve", help="comma-separated device counts: peak RSS of scan --once per size"
     )
     parser.add_argument("--json", help="also write the numbers to this file")
@@ -475,6 +482,7 @@ def main(argv: list[str] | None = None) -> int:
             args.rounds,
             args.concurrency,
             bare_concurrencies,
+            args.processes_only,
         )
     )
     summary, targets = report(results)

@@ -80,7 +80,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"seam-code-doctor: {exc or 'the database did not answer in 5 s'}", file=sys.stderr
             )
             return 1
-        web.run_app(build_web_app(settings), host="0.0.0.0", port=settings.port, print=None)
+        # No access log: one line per request was ~10 % of the ack path (issue 16); the bot's
+        # own loggers say what matters.
+        web.run_app(
+            build_web_app(settings),
+            host="0.0.0.0",
+            port=settings.port,
+            print=None,
+            access_log=None,
+        )
     return 0
 
 
