@@ -50,9 +50,10 @@ def build() -> web.Application:
     return webapp
 
 
-async def served() -> int:
-    """Serve on 127.0.0.1 and a free port, printed as `PORT <n>`; stop on SIGTERM/SIGINT."""
-    runner = web.AppRunner(build(), access_log=None)
+async def serve_on_free_port(app: web.Application) -> int:
+    """Serve `app` on 127.0.0.1 and a free port, printed as `PORT <n>`, with no access log,
+    until SIGTERM/SIGINT (also used by `bench._serve`)."""
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     print(f"PORT {runner.addresses[0][1]}", flush=True)
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     """Serve like `python -m bot serve`, or (`--served`) like `bench._serve`."""
     args: list[Any] = list(sys.argv[1:] if argv is None else argv)
     if "--served" in args:
-        return asyncio.run(served())
+        return asyncio.run(serve_on_free_port(build()))
     web.run_app(build(), host="0.0.0.0", port=int(os.environ["PORT"]), print=None, access_log=None)
     return 0
 

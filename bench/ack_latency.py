@@ -46,8 +46,6 @@ import httpx
 
 from bench.common import (
     BOT_TOKEN,
-    PYTHON,
-    REPO_ROOT,
     SIGNING_SECRET,
     ServedBot,
     Target,
@@ -56,6 +54,7 @@ from bench.common import (
     percentile,
     print_table,
     print_targets,
+    python_module_json,
     write_json,
 )
 from devtools.fake_slack import FakeSlack
@@ -128,35 +127,13 @@ async def run_client(
 async def _client_process(
     url: str, kind: Kind, requests: int, concurrency: int, warmup: int, hooks: str, code_id: str
 ) -> dict[str, Any]:
-    proc = await asyncio.create_subprocess_exec(
-        PYTHON,
-        "-m",
+    return await python_module_json(
         "bench.ack_latency",
-        "--client",
-        "--url",
-        url,
-        "--kind",
-        kind,
-        "--requests",
-        str(requests),
-        "--concurrency",
-        str(concurrency),
-        "--warmup",
-        str(warmup),
-        "--hooks",
-        hooks,
-        "--code-id",
-        code_id,
-        cwd=str(REPO_ROOT),
-        env=bot_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        *("--client", "--url", url, "--kind", kind, "--requests", str(requests)),
+        *("--concurrency", str(concurrency), "--warmup", str(warmup), "--hooks", hooks),
+        *("--code-id", code_id),
+        what="load client",
     )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=600)
-    if proc.returncode != 0:
-        raise RuntimeError(f"load client failed ({proc.returncode}):\n{err.decode()[-2000:]}")
-    result: dict[str, Any] = json.loads(out)
-    return result
 
 
 def _classify(answer: dict[str, Any]) -> str:

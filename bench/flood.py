@@ -37,7 +37,6 @@ import httpx
 from bench.common import (
     BOT_TOKEN,
     PYTHON,
-    REPO_ROOT,
     SIGNING_SECRET,
     ServedBot,
     Target,
@@ -46,6 +45,7 @@ from bench.common import (
     percentile,
     print_table,
     print_targets,
+    python_module_json,
     write_json,
 )
 from devtools.fake_slack import FakeSlack
@@ -213,32 +213,12 @@ async def _measure(
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
-    proc = await asyncio.create_subprocess_exec(
-        PYTHON,
-        "-m",
+    client = await python_module_json(
         "bench.flood",
-        "--client",
-        "--url",
-        url,
-        "--hooks",
-        hooks,
-        "--code-id",
-        code_id,
-        "--flood",
-        str(flood),
-        "--seconds",
-        str(seconds),
-        "--others",
-        str(others),
-        cwd=str(REPO_ROOT),
-        env=bot_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        *("--client", "--url", url, "--hooks", hooks, "--code-id", code_id),
+        *("--flood", str(flood), "--seconds", str(seconds), "--others", str(others)),
+        what="the flood client",
     )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=600)
-    if proc.returncode != 0:
-        raise RuntimeError(f"flood client failed:\n{err.decode()[-2000:]}")
-    client: dict[str, Any] = json.loads(out)
     if spy is not None:
         await spy.wait()
     memory_peak = _vm(bot.pid)

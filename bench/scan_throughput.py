@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -58,6 +59,7 @@ from bench.common import (
     median,
     print_table,
     print_targets,
+    python_module_json,
     write_json,
 )
 from bot.domain.catalogue import default_catalogue
@@ -124,20 +126,7 @@ async def _child(
     await fake.reset()  # empty call log, no delays
     args = ["--child", mode, "--url", fake.url, "--key", fake.api_key]
     args += ["--concurrency", str(concurrency)] + (["--trace"] if trace else [])
-    proc = await asyncio.create_subprocess_exec(
-        PYTHON,
-        "-m",
-        "bench.scan_throughput",
-        *args,
-        cwd=str(REPO_ROOT),
-        env=bot_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=600)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{mode} run failed:\n{err.decode()[-3000:]}")
-    result: dict[str, Any] = json.loads(out)
+    result = await python_module_json("bench.scan_throughput", *args, what=f"{mode} run")
     result["fake_calls"] = len(await fake.calls())
     return result
 
@@ -231,17 +220,24 @@ async def run_processes(
     }
 
 
+def _large_fake(
+    devices: int, codes_per_device: int, failing_ratio: float
+) -> contextlib.AbstractAsyncContextManager[SeamFake]:
+    """The Seam fake's large scenario at this size."""
+    return SeamFake.start(
+        scenario="large",
+        devices=devices,
+        codes_per_device=codes_per_device,
+        failing_ratio=failing_ratio,
+        ready_timeout=180,
+    )
+
+
 async def run_curve(sizes: list[int], codes_per_device: int, failing_ratio: float) -> list[Any]:
     """One `scan --once` process per workspace size: peak RSS against codes read."""
     points = []
     for devices in sizes:
-        async with SeamFake.start(
-            scenario="large",
-            devices=devices,
-            codes_per_device=codes_per_device,
-            failing_ratio=failing_ratio,
-            ready_timeout=180,
-        ) as fake:
+        async with _large_fake(devices, codes_per_device, failing_ratio) as fake:
             bare = await _process("bare", fake, DEFAULT_CONCURRENCY)
             bot = await _process("bot", fake, DEFAULT_CONCURRENCY)
             points.append(
@@ -268,13 +264,7 @@ async def run(
     """Start the large fake and alternate bot and bare runs; one traced bot run at the end;
     then the whole processes (`run_processes`). `processes_only`: one in-process bot run (for
     its kept/seen counts and tracemalloc peak) instead of the alternating in-process rounds."""
-    async with SeamFake.start(
-        scenario="large",
-        devices=devices,
-        codes_per_device=codes_per_device,
-        failing_ratio=failing_ratio,
-        ready_timeout=120,
-    ) as fake:
+    async with _large_fake(devices, codes_per_device, failing_ratio) as fake:
         bot_runs: list[dict[str, Any]] = []
         bare_runs: list[dict[str, Any]] = []
         await _child("bare", fake, concurrency)  # warm-up (JIT of the fake, page cache)
