@@ -13,15 +13,12 @@ httpcore's connection pool).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import signal
 import sys
 from typing import Any
 
-from aiohttp import web
-
+from bench._minimal_bolt import serve_on_free_port
 from bot.app import build_web_app
 from bot.seam.client import SeamClient
 from bot.settings import SettingsError, load_settings
@@ -53,22 +50,7 @@ async def serve() -> int:
     if limit := os.environ.get("BENCH_SEAM_MAX_IN_FLIGHT"):
         _bound_seam_requests(int(limit))
         logging.getLogger(__name__).warning("experiment: Seam requests in flight <= %s", limit)
-    runner = web.AppRunner(await build_web_app(settings), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    print(f"PORT {port}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-    return 0
+    return await serve_on_free_port(await build_web_app(settings))
 
 
 if __name__ == "__main__":

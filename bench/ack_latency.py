@@ -20,6 +20,11 @@ The slash command looks up a managed, failing code (`/seam-code <id>`: two Seam 
 button is **Re-check** (`remedy:recheck`) on an ephemeral answer (the same two reads). Both ack
 before Seam is called. After the load, the driver waits (bounded) for every `response_url`
 answer and reports how many arrived, and how many said Seam was unavailable.
+
+**Baseline in the same run** (issue 16): after each kind on the bot, the minimal Bolt app
+(`python -m bench._minimal_bolt --served`: Bolt's aiohttp app with ack-only listeners, served
+the same way) gets the same load from the same client; the p99 ratio bot / minimal is the
+target (≤ 1.15 at 100 concurrent or more, ≤ 1.1 below). `--no-minimal` skips it.
 """
 
 from __future__ import annotations
@@ -41,8 +46,6 @@ import httpx
 
 from bench.common import (
     BOT_TOKEN,
-    PYTHON,
-    REPO_ROOT,
     SIGNING_SECRET,
     ServedBot,
     Target,
@@ -51,6 +54,7 @@ from bench.common import (
     percentile,
     print_table,
     print_targets,
+    python_module_json,
     write_json,
 )
 from devtools.fake_slack import FakeSlack
@@ -123,35 +127,13 @@ async def run_client(
 async def _client_process(
     url: str, kind: Kind, requests: int, concurrency: int, warmup: int, hooks: str, code_id: str
 ) -> dict[str, Any]:
-    proc = await asyncio.create_subprocess_exec(
-        PYTHON,
-        "-m",
+    return await python_module_json(
         "bench.ack_latency",
-        "--client",
-        "--url",
-        url,
-        "--kind",
-        kind,
-        "--requests",
-        str(requests),
-        "--concurrency",
-        str(concurrency),
-        "--warmup",
-        str(warmup),
-        "--hooks",
-        hooks,
-        "--code-id",
-        code_id,
-        cwd=str(REPO_ROOT),
-        env=bot_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        *("--client", "--url", url, "--kind", kind, "--requests", str(requests)),
+        *("--concurrency", str(concurrency), "--warmup", str(warmup), "--hooks", hooks),
+        *("--code-id", code_id),
+        what="load client",
     )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=600)
-    if proc.returncode != 0:
-        raise RuntimeError(f"load client failed ({proc.returncode}):\n{err.decode()[-2000:]}")
-    result: dict[str, Any] = json.loads(out)
-    return result
 
 
 def _classify(answer: dict[str, Any]) -> str:
@@ -171,6 +153,7 @@ async def run(
     warmup: int,
     answer_wait: float,
     seam_max_in_flight: int | None = None,
+    with_minimal: bool = True,
 ) -> dict[str, Any]:
     """Start the fakes and the bot, load it with each kind in turn, and collect the numbers."""
     results: dict[str, Any] = {
@@ -192,6 +175,7 @@ async def run(
                 warmup,
                 answer_wait,
                 extra_env,
+                with_minimal,
             )
     return results
 
@@ -206,6 +190,7 @@ async def _measure(
     warmup: int,
     answer_wait: float,
     extra_env: dict[str, str],
+    with_minimal: bool = True,
 ) -> None:
     await seam.delay(SEAM_DELAY)
     code_id = seam.ids["codes"]["failed_to_set"]
@@ -223,6 +208,19 @@ async def _measure(
         )
     )
     await bot.start()
+    minimal: ServedBot | None = None
+    minimal_url = ""
+    if with_minimal:
+        minimal = ServedBot(
+            bot_env(
+                SLACK_BOT_TOKEN=BOT_TOKEN,
+                SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                SLACK_API_URL=slack.api_url,
+            ),
+            module=("bench._minimal_bolt", "--served"),
+        )
+        await minimal.start()
+        minimal_url = f"http://127.0.0.1:{minimal.port}/slack/events"
     try:
         url = f"http://127.0.0.1:{bot.port}/slack/events"
         hooks = f"{slack.base_url}/hooks/"
@@ -246,8 +244,14 @@ async def _measure(
             outcome["answered"] = sum(answers.values())
             outcome["answers_done_s"] = time.monotonic() - sent_at
             results["kinds"][kind] = outcome
+            if minimal is not None:
+                results.setdefault("minimal", {})[kind] = await _client_process(
+                    minimal_url, kind, requests, concurrency, warmup, hooks, code_id
+                )
     finally:
         await bot.stop()
+        if minimal is not None:
+            await minimal.stop()
     results["bot_stderr_tail"] = list(bot.stderr)[-5:]
 
 
@@ -284,6 +288,29 @@ def report(results: dict[str, Any]) -> list[Target]:
                 p99 < TARGET_P99_MS and ok_status,
             )
         )
+        base = results.get("minimal", {}).get(kind)
+        if base is not None:
+            b_lat = base["latencies_ms"]
+            b50, b99 = percentile(b_lat, 50), percentile(b_lat, 99)
+            ratio = p99 / b99
+            goal = 1.15 if results["concurrency"] >= 100 else 1.1
+            print_table(
+                f"  same load on the minimal Bolt app ({kind})",
+                [
+                    ("p50 / p99 ms", f"{b50:.1f} / {b99:.1f}"),
+                    ("HTTP statuses", base["statuses"]),
+                    ("p99 ratio bot / minimal", f"{ratio:.2f}"),
+                ],
+            )
+            outcome["minimal_p99_ms"], outcome["p99_ratio"] = b99, ratio
+            targets.append(
+                Target(
+                    f"{kind} ack p99 / minimal Bolt app p99 ({results['concurrency']} concurrent)",
+                    f"{p99:.1f} / {b99:.1f} ms = {ratio:.2f}",
+                    f"<= {goal}",
+                    ratio <= goal,
+                )
+            )
     return targets
 
 
@@ -300,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         metavar="N",
         help="experiment: bound the bot's Seam requests in flight to N (see bench._serve)",
+    )
+    parser.add_argument(
+        "--no-minimal", action="store_true", help="skip the minimal Bolt app baseline"
     )
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -329,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
             args.warmup,
             args.answer_wait,
             args.experiment_seam_max_in_flight,
+            not args.no_minimal,
         )
     )
     targets = report(results)
@@ -345,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
             "sent": o["sent"],
             "answers": o["answers"],
             "answers_done_s": o["answers_done_s"],
+            "minimal_p99_ms": o.get("minimal_p99_ms"),
+            "p99_ratio": o.get("p99_ratio"),
         }
         for kind, o in results["kinds"].items()
     }

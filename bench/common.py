@@ -163,14 +163,37 @@ def bot_env(**values: str) -> dict[str, str]:
     return env
 
 
+async def python_module_json(module: str, *args: str, what: str) -> dict[str, Any]:
+    """Run `python -m module args...` (this repository, `bot_env()`) to its end and decode the
+    JSON object it prints (at most 600 s). Raises RuntimeError (with its stderr tail) when it
+    exits non-zero."""
+    proc = await asyncio.create_subprocess_exec(
+        PYTHON,
+        "-m",
+        module,
+        *args,
+        cwd=str(REPO_ROOT),
+        env=bot_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed ({proc.returncode}):\n{err.decode()[-3000:]}")
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
 class ServedBot:
-    """`python -m bench._serve` as a child process: the bot's web app on 127.0.0.1.
+    """`python -m bench._serve` as a child process: the bot's web app on 127.0.0.1 (or another
+    module that prints `PORT <n>` the same way, e.g. `bench._minimal_bolt --served`).
 
     `port` is valid after `start()`. Its stderr is kept (last 200 lines) for failure reports.
     """
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], module: Sequence[str] = ("bench._serve",)) -> None:
         self._env = dict(env)
+        self._module = list(module)
         self._proc: asyncio.subprocess.Process | None = None
         self._drain: asyncio.Task[None] | None = None
         self.stderr: deque[str] = deque(maxlen=200)
@@ -181,7 +204,7 @@ class ServedBot:
         self._proc = await asyncio.create_subprocess_exec(
             PYTHON,
             "-m",
-            "bench._serve",
+            *self._module,
             cwd=str(REPO_ROOT),
             env=self._env,
             stdin=asyncio.subprocess.DEVNULL,

@@ -82,11 +82,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 1
         url = f"http://0.0.0.0:{settings.port}{SLACK_EVENTS_PATH}"
-        web.run_app(  # `print` is called once the port is bound: say where, with that port
+        # No access log: one line per request was ~10 % of the ack path; the bot's own loggers
+        # say what matters. `print` is called once the port is bound: say where, with that port.
+        web.run_app(
             build_web_app(settings),
             host="0.0.0.0",
             port=settings.port,
             print=lambda _: announce_serving(url, str(settings.seam_endpoint)),
+            access_log=None,
         )
     return 0
 

@@ -89,11 +89,7 @@ def _without_oauth_env() -> Iterator[None]:
 
 def build_seam_client(settings: Settings) -> SeamClient:
     """The one Seam client (one long-lived httpx client) from `SEAM_API_KEY`/`SEAM_ENDPOINT`."""
-    return SeamClient(
-        settings.seam_api_key.get_secret_value(),
-        str(settings.seam_endpoint),
-        timeout=settings.seam_timeout_seconds,
-    )
+    return SeamClient.from_settings(settings)
 
 
 def build_alert_service(

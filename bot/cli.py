@@ -3,6 +3,10 @@
 `run_cli(once=True)` prints the findings of one scan (PINs never shown), most urgent first;
 with `post=True` it also reconciles them to `ALERT_CHANNEL`. Without `once` the scanner runs as
 its own process until SIGTERM/SIGINT (a lease in the store lets one scanner post at a time).
+
+Only what `scan --once` needs is imported at module level (settings, the Seam client, the
+domain, the scan); Slack, the store, alerting, webhooks and remedies are imported by the
+commands that use them, so the one-shot scan starts in a fraction of the server's import time.
 """
 
 from __future__ import annotations
@@ -14,22 +18,20 @@ import signal
 import sys
 import unicodedata
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlparse
 
-from bot.app import build_alert_service, build_seam_client, build_slack_client
 from bot.domain.catalogue import default_catalogue
 from bot.domain.findings import seconds_to_start, time_to_start_text
 from bot.domain.observation import Observation
+from bot.seam.client import SeamClient
 from bot.seam.errors import SeamApiError, SeamInvalidInputError
 from bot.seam.models import AccessCode
-from bot.services.container import Services
-from bot.services.events import HANDLED_EVENT_TYPES, NEWER_EVENT_TYPES
 from bot.services.observing import scan_workspace
-from bot.services.scanning import Scanner
 from bot.settings import Settings
-from bot.store import Store
-from bot.web.seam_webhooks import SEAM_WEBHOOK_PATH
+
+if TYPE_CHECKING:
+    from bot.services.scanning import Scanner
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +102,7 @@ def format_findings(scan: Observation, *, now: datetime | None = None) -> str:
     duration = (scan.finished_at - scan.started_at).total_seconds()
     lines.append("")
     lines.append(
-        f"Scan {state}: {len(scan.devices)} devices, {len(scan.codes)} codes, "
+        f"Scan {state}: {len(scan.devices)} devices, {scan.codes_seen} codes, "
         f"{len(scan.findings)} findings, {scan.seam_calls} Seam requests, {duration:.2f} s."
     )
     for error in scan.errors:
@@ -128,11 +130,16 @@ async def run_cli(settings: Settings, *, once: bool, post: bool, out: TextIO | N
         print("seam-code-doctor: SCAN_INTERVAL_SECONDS must be > 0 to scan", file=sys.stderr)
         return 2
     catalogue = default_catalogue()
-    async with build_seam_client(settings) as seam:
+    async with SeamClient.from_settings(settings) as seam:
         if not post and once:
             scan = await scan_workspace(seam, catalogue=catalogue)
             out.write(format_findings(scan))
             return 0 if scan.complete else 1
+        from bot.app import build_alert_service, build_slack_client
+        from bot.services.container import Services
+        from bot.services.scanning import Scanner
+        from bot.store import Store
+
         store = await Store.open(settings.database_target())
         try:
             services = Services(settings=settings, seam=seam, catalogue=catalogue, store=store)
@@ -179,6 +186,9 @@ async def register_webhook(settings: Settings, url: str, out: TextIO | None = No
     """`webhook register --url URL`: create the Seam webhook for the event types the bot uses
     and print its secret. Exit 0, 2 for a URL that is not https (or http on loopback), 1 when
     Seam refuses."""
+    from bot.services.events import HANDLED_EVENT_TYPES, NEWER_EVENT_TYPES
+    from bot.web.seam_webhooks import SEAM_WEBHOOK_PATH
+
     out = out or sys.stdout
     parsed = urlparse(url)
     local = parsed.hostname in ("localhost", "127.0.0.1", "::1")
@@ -188,7 +198,7 @@ async def register_webhook(settings: Settings, url: str, out: TextIO | None = No
     if not parsed.path.endswith(SEAM_WEBHOOK_PATH):
         print(f"seam-code-doctor: note: the bot listens on {SEAM_WEBHOOK_PATH}", file=sys.stderr)
     types = sorted(HANDLED_EVENT_TYPES)
-    async with build_seam_client(settings) as seam:
+    async with SeamClient.from_settings(settings) as seam:
         try:
             try:
                 webhook = await seam.create_webhook(url, types)
@@ -219,7 +229,7 @@ async def register_webhook(settings: Settings, url: str, out: TextIO | None = No
 async def list_webhooks(settings: Settings, out: TextIO | None = None) -> int:
     """`webhook list`: the workspace's Seam webhooks (url, id, event types; never secrets)."""
     out = out or sys.stdout
-    async with build_seam_client(settings) as seam:
+    async with SeamClient.from_settings(settings) as seam:
         try:
             hooks = await seam.list_webhooks()
         except SeamApiError as exc:
@@ -238,6 +248,8 @@ async def list_webhooks(settings: Settings, out: TextIO | None = None) -> int:
 
 async def status(settings: Settings, out: TextIO | None = None) -> int:
     """`status`: whether webhooks are on, when the last Seam event arrived, the last scans."""
+    from bot.store import Store
+
     out = out or sys.stdout
     store = await Store.open(settings.database_target())
     try:

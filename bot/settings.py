@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"
     seam_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: Background work (Seam reads after an ack) one Slack user may have queued or running,
+    #: and all users together; beyond either, the request is answered "busy" (issue 16).
+    requests_per_user: int = Field(default=3, ge=1, le=1000)
+    requests_in_flight: int = Field(default=64, ge=1, le=10000)
 
     @field_validator("database_url")
     @classmethod

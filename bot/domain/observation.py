@@ -9,12 +9,32 @@ partial read never produces a false "resolved".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.domain.findings import Finding
 from bot.seam.models import AccessCode, Device
 
-__all__ = ["Observation", "ScanResult"]
+__all__ = ["ARRIVALS_WINDOW", "Observation", "ScanResult", "keeps_model"]
+
+#: Time-bound codes starting this soon after a scan keep their full model (contract (c)).
+ARRIVALS_WINDOW = timedelta(hours=72)
+
+
+def keeps_model(code: AccessCode, *, now: datetime, first_on_troubled_lock: bool = False) -> bool:
+    """Whether an observation keeps `code`'s full model (the module's contract, (a) to (d)).
+
+    Args:
+        code: a code listed on its own device.
+        now: the scan's time (aware UTC), for the arrivals window.
+        first_on_troubled_lock: the code is the first listed on a lock that has its own error
+            or warning (rule (d)).
+    """
+    if first_on_troubled_lock or code.errors or code.warnings:
+        return True
+    if code.pulled_backup_access_code_id:
+        return True
+    starts = code.starts_at
+    return starts is not None and now <= starts <= now + ARRIVALS_WINDOW
 
 
 @dataclass(frozen=True)
@@ -25,8 +45,10 @@ class Observation:
         started_at / finished_at: when the scan ran.
         devices_listed: `/devices/list` was read to its last page.
         devices: every device listed, by device_id.
-        codes: every code seen, keyed by `(access_code_id, device_id)` with the code's *own*
-            device_id; codes a list returned for another device are dropped, repeats collapse.
+        codes: the codes whose full model is kept (`keeps_model`; see the module docstring),
+            keyed by `(access_code_id, device_id)` with the code's *own* device_id; codes a
+            list returned for another device are dropped, repeats collapse.
+        seen_code_ids: the id of every code seen on its own device (kept models included).
         covered_device_ids: devices whose managed and unmanaged code lists were read fully.
         failed_device_ids: devices listed but whose codes could not be read.
         findings: one per fingerprint, for covered devices only.
@@ -40,6 +62,7 @@ class Observation:
     devices_listed: bool
     devices: dict[str, Device] = field(default_factory=dict)
     codes: dict[tuple[str, str], AccessCode] = field(default_factory=dict)
+    seen_code_ids: frozenset[str] = frozenset()
     covered_device_ids: frozenset[str] = frozenset()
     failed_device_ids: frozenset[str] = frozenset()
     findings: tuple[Finding, ...] = ()
@@ -62,15 +85,30 @@ class Observation:
             return True
         return self.devices_listed and device_id not in self.devices
 
+    def __post_init__(self) -> None:
+        # A kept model is a seen code, whoever built the observation.
+        kept = [code_id for code_id, _ in self.codes if code_id not in self.seen_code_ids]
+        if kept:
+            object.__setattr__(self, "seen_code_ids", self.seen_code_ids | frozenset(kept))
+
+    @property
+    def codes_seen(self) -> int:
+        """How many codes the scan read (on their own devices), kept models or not."""
+        return len(self.seen_code_ids)
+
+    def saw_code(self, access_code_id: str) -> bool:
+        """Whether the scan listed this code on its own device (its model may not be kept)."""
+        return access_code_id in self.seen_code_ids
+
     def code(self, access_code_id: str) -> AccessCode | None:
-        """The code with this id, if seen (on its own device)."""
+        """The code's kept model (`keeps_model`), or None (not seen, or not kept)."""
         for (code_id, _), code in self.codes.items():
             if code_id == access_code_id:
                 return code
         return None
 
     def codes_by_id(self) -> dict[str, AccessCode]:
-        """Every code seen, by access_code_id."""
+        """Every kept code model, by access_code_id."""
         return {code_id: code for (code_id, _), code in self.codes.items()}
 
 

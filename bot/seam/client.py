@@ -18,7 +18,7 @@ import random
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -34,6 +34,9 @@ from bot.seam.errors import (
 )
 from bot.seam.failures import FailedCall, FailureLog, subjects_of
 from bot.seam.models import AccessCode, ActionAttempt, Device, Pagination
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +54,13 @@ class SeamClient:
     Args:
         api_key: Seam API key (sent as `Authorization: Bearer`; never logged).
         endpoint: base URL, e.g. "https://connect.getseam.com".
-        timeout: per-request timeout in seconds (connect, read, write, pool).
+        timeout: per-request timeout in seconds (connect, read, write, pool), and the default
+            of `deadline`.
+        deadline: seconds one request may take in all, from its first byte sent to the last
+            byte of the answer read (connect and every read together). httpx's `timeout` bounds
+            each phase and each gap between bytes, so a server trickling its answer a byte at a
+            time could otherwise hold a slot for minutes. A request cut off raises
+            `SeamUnavailableError` (`error_type` "timeout"), like any timeout. Default: `timeout`.
         read_retry_budget: total seconds a read may spend retrying before it raises.
         max_read_attempts: attempts for one read, the first included.
         transport: optional httpx transport (tests).
@@ -76,10 +85,12 @@ class SeamClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_in_flight: int = 32,
         failures: FailureLog | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.failures = failures or FailureLog()
         """Recent failed calls and action attempts per access code and device (ids only)."""
         self._attempts: OrderedDict[str, tuple[str, str | None, tuple[str, ...]]] = OrderedDict()
+        self._deadline = deadline if deadline is not None else timeout
         self._slots = asyncio.Semaphore(max(1, max_in_flight))
         self._http = httpx.AsyncClient(
             base_url=endpoint.rstrip("/"),
@@ -102,6 +113,15 @@ class SeamClient:
         self._sleep = sleep
         self.calls = 0
         """Number of HTTP requests sent (retries included); benchmarks read it."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SeamClient:
+        """The bot's client from `SEAM_API_KEY`, `SEAM_ENDPOINT` and `SEAM_TIMEOUT_SECONDS`."""
+        return cls(
+            settings.seam_api_key.get_secret_value(),
+            str(settings.seam_endpoint),
+            timeout=settings.seam_timeout_seconds,
+        )
 
     async def __aenter__(self) -> SeamClient:
         return self
@@ -156,7 +176,14 @@ class SeamClient:
         self.calls += 1
         started = time.monotonic()
         try:
-            response = await self._http.post(path, json=body)
+            async with asyncio.timeout(self._deadline):
+                response = await self._http.post(path, json=body)
+        except TimeoutError:
+            raise SeamUnavailableError(
+                f"no complete answer within {self._deadline:g} s (deadline)",
+                error_type="timeout",
+                path=path,
+            ) from None
         except httpx.TimeoutException as exc:
             raise SeamUnavailableError(
                 f"no answer within the timeout ({type(exc).__name__})",

@@ -484,7 +484,7 @@ class AlertService:
                 finished_at=scan.finished_at,
                 complete=scan.complete,
                 devices=len(scan.devices),
-                codes=len(scan.codes),
+                codes=scan.codes_seen,
                 findings=len(scan.findings),
                 seam_calls=scan.seam_calls,
                 errors="; ".join(scan.errors),
@@ -534,7 +534,10 @@ class AlertService:
             else:
                 await self._refresh(group, rec, ctx)
 
-        # 3. Alerts whose problems are gone, on devices this scan fully saw.
+        # 3. Alerts whose problems are gone, on devices this scan fully saw. Those with no
+        #    message of their own (digest members, pending intents) are resolved together,
+        #    in one transaction.
+        silent: list[str] = []
         for rec in alerts.values():
             if rec.alert_key in groups:
                 continue
@@ -550,7 +553,12 @@ class AlertService:
             if not scan.covers(rec.device_id):
                 report.left_alone += 1
                 continue
+            if rec.ts is None or rec.channel is None:
+                silent.append(rec.alert_key)
+                continue
             await self._resolve(rec, ctx)
+        await self.store.resolve_alerts(silent, at=ctx.now)
+        report.resolved += len(silent)
 
         # 4. Digests: edit as members change, resolve when all are.
         for digest in await self.store.digests():
@@ -772,7 +780,7 @@ class AlertService:
     async def _resolved_message(self, rec: AlertRecord, ctx: _Context) -> tuple[Rendered, bool]:
         """The resolved form of `rec`, and whether its code (or lock) is gone from Seam."""
         gone = (
-            rec.access_code_id not in ctx.codes
+            not ctx.scan.saw_code(rec.access_code_id)
             if rec.subject == "access_code" and rec.access_code_id
             else rec.device_id not in ctx.scan.devices
         )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.domain.catalogue import Catalogue
 from bot.seam.client import SeamClient
+from bot.services.admission import WorkGate
 from bot.services.alerting import AlertService, Annotation, ReconcileReport
 from bot.services.events import EventService, WebhookHealth
 from bot.services.remedy_runner import RemedyRunner
@@ -30,9 +31,14 @@ class Services:
     remedies: RemedyRunner = field(init=False)
     runner: RemedyRunner | None = None
     events: EventService | None = None
+    #: Bounds the background work acked Slack requests start (`REQUESTS_PER_USER`/`_IN_FLIGHT`).
+    work: WorkGate = field(init=False)
 
     def __post_init__(self) -> None:
         self.remedies = self.runner or RemedyRunner(self.settings, self.seam, self.store)
+        self.work = WorkGate(
+            per_user=self.settings.requests_per_user, total=self.settings.requests_in_flight
+        )
 
     async def refresh_devices(
         self, device_ids: list[str], *, annotation: Annotation | None = None

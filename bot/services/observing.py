@@ -7,6 +7,10 @@ unmanaged codes (`/access_codes/list`, `/access_codes/unmanaged/list`, every pag
 codes guide), so a scan every few minutes finds a failing guest code days before the guest
 arrives.
 
+Codes are streamed: each device's lists are turned into findings as soon as they are read, and
+only the codes the `Observation` contract names keep their model (`keeps_model`); every other
+code is remembered by its id alone, so a scan's memory grows with its findings, not its codes.
+
 A scan that fails partway (Seam 5xx, 429 after retries, timeouts) is *incomplete*: it says which
 devices it did not fully see, and the alerting leaves their alerts alone, so a Seam outage never
 produces a false "resolved".
@@ -21,7 +25,7 @@ from datetime import UTC, datetime
 
 from bot.domain.catalogue import Catalogue
 from bot.domain.findings import Finding, findings_for_device
-from bot.domain.observation import Observation
+from bot.domain.observation import Observation, keeps_model
 from bot.seam.client import SeamClient
 from bot.seam.errors import SeamApiError
 from bot.seam.models import AccessCode, Device
@@ -78,6 +82,7 @@ async def scan_workspace(
 
     semaphore = asyncio.Semaphore(max(1, concurrency))
     codes: dict[tuple[str, str], AccessCode] = {}
+    seen: set[str] = set()
     covered: set[str] = set()
     failed: set[str] = set()
     errors: list[str] = []
@@ -106,11 +111,16 @@ async def scan_workspace(
                 dropped += 1
                 continue
             own.setdefault((code.access_code_id, code.device_id), code)
-        codes.update(own)
+        now = clock()
         covered.add(device.device_id)
         findings.extend(
-            findings_for_device(device, own.values(), catalogue=catalogue, observed_at=clock())
+            findings_for_device(device, own.values(), catalogue=catalogue, observed_at=now)
         )
+        troubled = bool(device.errors or device.warnings)
+        for i, (key, code) in enumerate(own.items()):
+            seen.add(key[0])
+            if keeps_model(code, now=now, first_on_troubled_lock=troubled and i == 0):
+                codes[key] = code
 
     await asyncio.gather(*(one(d) for d in devices.values()))
     order = {device_id: i for i, device_id in enumerate(devices)}
@@ -121,6 +131,7 @@ async def scan_workspace(
         devices_listed=device_ids is None,
         devices=devices,
         codes=codes,
+        seen_code_ids=frozenset(seen),
         covered_device_ids=frozenset(covered),
         failed_device_ids=frozenset(failed),
         findings=tuple(findings),

@@ -4,6 +4,12 @@
 `start()`/`stop()` for the web app's lifecycle. It also runs as its own process
 (`python -m bot scan`); a lease in the store (`Leadership`) lets only one scanner post at a time.
 The scan itself is `bot.services.observing.scan_workspace`.
+
+The lease is renewed only when less than half its ttl is left (every other iteration with the
+default ttl of 2 × interval + 60 s), so a quiet scan writes nothing but its scan record. That is
+safe because a lease this scanner took cannot be taken by anyone else before it expires (a
+peer takes a live holder's lease only after its ttl; `dead_holder` names only processes that
+no longer run), and the local expiry is counted from just *before* the write that took it.
 """
 
 from __future__ import annotations
@@ -62,10 +68,12 @@ class Scanner:
         alerts: where observations go (None: scan only, e.g. `scan --once` without `--post`).
         interval: seconds between the starts of two scans (> 0 for `run_forever`).
         concurrency: devices listed at the same time.
-        lease_ttl: seconds the scanner lease is held without renewal (default: 3/4 of the
-            interval, at least 1 s). The leader renews it at every iteration and every third of
-            it while a scan runs; others try to take it every quarter interval, so a killed
-            leader, on any host, is replaced within one interval.
+        lease_ttl: seconds the scanner lease is held without renewal (default: 2 × interval +
+            60). Others try to take it every quarter interval. A killed leader is replaced at
+            the next try: on PostgreSQL the lease is a session advisory lock, released by the
+            server when the leader's connection dies (on any host); on SQLite (one host) a
+            holder whose process no longer exists is replaced at once. Otherwise the ttl
+            decides.
         clock: current time (aware UTC).
         sleep: the sleep used between iterations (tests).
         webhook_health: warns when Seam webhooks are configured but silent while scans find
@@ -91,11 +99,12 @@ class Scanner:
         self.alerts = alerts
         self.interval = interval
         self.concurrency = concurrency
-        self.lease_ttl = lease_ttl if lease_ttl is not None else max(1.0, 0.75 * interval)
+        self.lease_ttl = lease_ttl if lease_ttl is not None else 2 * interval + 60
         self.holder = process_holder()
         self._clock = clock
         self._sleep = sleep
         self._task: asyncio.Task[None] | None = None
+        self._lease_until = 0.0  # wall-clock seconds: the lease is ours at least until then
         self.iterations = 0
         self.last_outcome: ScanOutcome | None = None
 
@@ -152,19 +161,25 @@ class Scanner:
         return self.last_outcome is None or self.last_outcome.skipped_reason is None
 
     async def _lead(self) -> bool:
-        """Take or renew the scanner lease (timed by the store's clock: the database server's
-        on PostgreSQL)."""
+        """Whether this scanner holds the lease (timed by the store's clock: the database
+        server's on PostgreSQL); renews it only near expiry (module doc): True without a write
+        while more than half of `lease_ttl` is left."""
         assert self.alerts is not None
+        if self._lease_until - time.time() > self.lease_ttl / 2:
+            return True
         store = self.alerts.store
-        return await store.acquire_lease(
+        asked = time.time()
+        held = await store.acquire_lease(
             LEASE_NAME,
             self.holder,
             self.lease_ttl,
             dead_holder=dead_local_holder(await store.lease_holder(LEASE_NAME)),
         )
+        self._lease_until = asked + self.lease_ttl if held else 0.0
+        return held
 
     async def _keep_lease(self) -> None:
-        """While a scan runs: renew the lease every third of its ttl."""
+        """While a scan runs: make sure the lease never lapses (checked every third of it)."""
         while True:
             await asyncio.sleep(self.lease_ttl / 3)
             try:
@@ -209,6 +224,7 @@ class Scanner:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self.alerts is not None:
+            self._lease_until = 0.0
             try:
                 await self.alerts.store.release_lease(LEASE_NAME, self.holder)
             except Exception:
@@ -219,7 +235,7 @@ def _log_outcome(outcome: ScanOutcome) -> None:
     scan = outcome.scan
     report = outcome.report
     summary = (
-        f"{len(scan.devices)} devices, {len(scan.codes)} codes, {len(scan.findings)} findings,"
+        f"{len(scan.devices)} devices, {scan.codes_seen} codes, {len(scan.findings)} findings,"
         f" {scan.seam_calls} Seam calls, {outcome.duration:.2f} s"
     )
     if report is not None:

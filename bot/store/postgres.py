@@ -116,6 +116,7 @@ class PgConnection:
         self._raw = raw
         self._tx: Any = None
         self._lock = asyncio.Lock()
+        self._advisory: dict[str, str] = {}  # lock name -> holder, held by this session
 
     @classmethod
     async def connect(cls, url: str, *, connect_timeout: float = 10.0) -> PgConnection:
@@ -171,6 +172,26 @@ class PgConnection:
     async def close(self) -> None:
         """Close the connection (an open transaction is rolled back by the server)."""
         await self._raw.close()
+
+    async def try_advisory_lock(self, name: str, holder: str) -> bool:
+        """Take the session advisory lock `name` for `holder` (True), or find it held by another
+        session or another holder here (False). Held until `advisory_unlock` or until this
+        connection ends (the server releases it when a killed process's connection drops)."""
+        if name in self._advisory:
+            return self._advisory[name] == holder
+        async with self._lock:
+            got = await self._raw.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", name)
+        if got:
+            self._advisory[name] = holder
+        return bool(got)
+
+    async def advisory_unlock(self, name: str, holder: str) -> None:
+        """Give the advisory lock `name` up, if `holder` holds it here."""
+        if self._advisory.get(name) != holder:
+            return
+        del self._advisory[name]
+        async with self._lock:
+            await self._raw.fetchval("SELECT pg_advisory_unlock(hashtext($1))", name)
 
     async def server_now(self) -> datetime:
         """The database server's clock (aware UTC)."""

@@ -193,6 +193,11 @@ class AlertStore(Protocol):
         """Mark an alert resolved (after its message shows the resolved form, if it has one)."""
         ...
 
+    async def resolve_alerts(self, alert_keys: Sequence[str], *, at: datetime) -> None:
+        """Mark alerts that have no message of their own resolved, in one transaction (the
+        members of a digest that cleared together)."""
+        ...
+
     async def reopen_alert(self, alert_key: str, *, content_hash: str, at: datetime) -> None:
         """A recently resolved alert is back: open again, same message (edited back)."""
         ...

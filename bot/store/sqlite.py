@@ -588,6 +588,19 @@ class Store:
             (_iso(at), content_hash, alert_key),
         )
 
+    async def resolve_alerts(self, alert_keys: Sequence[str], *, at: datetime) -> None:
+        """Mark alerts that have no message of their own (digest members, pending intents)
+        resolved, in one transaction: a 1,000-member digest that clears is one commit, not
+        1,000."""
+        if not alert_keys:
+            return
+        async with self._alerts_tx() as db:
+            await db.executemany(
+                "UPDATE alerts SET state = 'resolved', resolved_at = ?, snoozed_until = NULL"
+                " WHERE alert_key = ?",
+                [(_iso(at), key) for key in alert_keys],
+            )
+
     async def reopen_alert(self, alert_key: str, *, content_hash: str, at: datetime) -> None:
         """A recently resolved alert is back: open again, same message (edited back)."""
         await self._write(
@@ -982,7 +995,24 @@ class Store:
         Lets one scanner post at a time when several processes share the database (a lease
         left by a crashed process expires after its ttl, or at once when the caller names it as
         `dead_holder`, e.g. a process on this host that no longer exists).
+
+        On PostgreSQL the lease is a session advisory lock on this store's connection (the
+        PostgreSQL manual, "Advisory Locks"): held until released or until the connection
+        ends, so a killed holder, on any host, is replaced at the next try, and renewing it
+        writes nothing; the `leases` row only names the holder (`lease_holder`).
         """
+        advisory = getattr(self._db, "try_advisory_lock", None)  # PostgreSQL's connection
+        if advisory is not None:
+            if not await advisory(name, holder):
+                return False
+            if await self.lease_holder(name) != holder:
+                await self._write(
+                    "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT(name) DO UPDATE SET holder = excluded.holder,"
+                    " expires_at = excluded.expires_at",
+                    (name, holder, _iso((await self._now()) + timedelta(seconds=ttl_seconds))),
+                )
+            return True
         now = await self._now()
         async with self._write_lock, self._writing():
             cursor = await self._db.execute(
@@ -1010,6 +1040,9 @@ class Store:
     async def release_lease(self, name: str, holder: str) -> None:
         """Give the lease up (only if `holder` has it)."""
         await self._write("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+        unlock = getattr(self._db, "advisory_unlock", None)  # PostgreSQL's connection
+        if unlock is not None:
+            await unlock(name, holder)
 
 
 #: The SQLite implementation of `bot.store.protocols.StateStore`, by its backend's name.

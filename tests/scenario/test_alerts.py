@@ -474,6 +474,24 @@ async def test_storm_posts_one_digest_and_updates_it_in_place(
     assert await store.digests() == []
 
 
+async def test_a_big_digest_clearing_resolves_its_members_in_one_transaction(
+    store: Store, slack: FakeSlack, clock: Clock
+) -> None:
+    am = manager(store, slack, clock, storm_threshold=5)
+    failing = [code(f"c{i}", "d1", err("failed_to_set_on_device")) for i in range(40)]
+    assert (await am.reconcile(make_scan([device("d1")], failing))).digested == 40
+    statements: list[str] = []
+    await store._db.set_trace_callback(statements.append)
+    report = await am.reconcile(make_scan([device("d1")], [code(f"c{i}", "d1") for i in range(40)]))
+    await store._db.set_trace_callback(None)
+    assert report.resolved == 40
+    assert await store.load_alerts() == {}  # none left unresolved
+    member_updates = [s for s in statements if s.startswith("UPDATE alerts SET state = 'resolved'")]
+    assert len(member_updates) == 40
+    # The scan record, the members together, the digest: not one commit per member.
+    assert sum(1 for s in statements if s.strip().upper() == "COMMIT") <= 3
+
+
 async def test_not_in_channel_keeps_alerts_pending_and_logs_once(
     store: Store, slack: FakeSlack, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:

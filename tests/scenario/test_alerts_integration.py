@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,40 @@ async def test_fixing_a_code_in_seam_edits_its_message_to_resolved(
     assert all("edited" not in m for m in others)
 
 
+async def test_a_streamed_scan_resolves_a_fixed_code_as_no_problem_and_a_deleted_one_as_gone(
+    seam_fake: SeamFake,  # noqa: F811
+    seam: SeamClient,
+    store: Store,
+    slack: FakeSlack,
+) -> None:
+    """The scan keeps only ids for healthy codes far from arrival; alerting still tells "no
+    problem" (still listed) from "gone" (no longer listed) with those ids alone."""
+    manager = make_manager(store, slack)
+    await scan_and_reconcile(seam, manager)
+    fixed, deleted = seam_fake.ids["codes"]["duplicate"], seam_fake.ids["codes"]["no_space"]
+    later = datetime.now(UTC) + timedelta(days=20)
+    await seam_fake.update_access_code(
+        fixed,
+        errors=[],
+        warnings=[],
+        status="set",
+        starts_at=later.isoformat(),
+        ends_at=(later + timedelta(days=2)).isoformat(),
+    )
+    gone = await seam_fake.api("/access_codes/delete", {"access_code_id": deleted})
+    assert gone.status_code == 200
+    scan = await scan_workspace(seam, catalogue=CAT)
+    assert scan.complete and scan.saw_code(fixed) and scan.code(fixed) is None
+    assert not scan.saw_code(deleted)
+    report = await manager.reconcile(scan)
+    assert report.resolved == 2
+    by_key = {m["metadata"]["event_payload"]["alert_key"]: m for m in roots(slack)}
+    fixed_msg, gone_msg = by_key[f"code:{fixed}"], by_key[f"code:{deleted}"]
+    assert "Seam no longer reports a problem" in str(fixed_msg["blocks"])
+    assert "no longer in Seam" in str(gone_msg["blocks"])
+    assert "no longer in Seam" not in str(fixed_msg["blocks"])
+
+
 async def test_device_outage_is_one_device_alert(
     seam_fake: SeamFake,  # noqa: F811
     seam: SeamClient,
@@ -263,8 +298,9 @@ async def test_seam_outage_mid_scan_resolves_nothing_it_did_not_see(
         if (rec := await store.alert_for_code(code_id)) and rec.state == "resolved"
     }
     for code_id in fixed:
-        device_id = scan.code(code_id).device_id if scan.code(code_id) else None
-        seen = device_id is not None and device_id in scan.covered_device_ids
+        rec = await store.alert_for_code(code_id)
+        assert rec is not None
+        seen = scan.saw_code(code_id) and rec.device_id in scan.covered_device_ids
         assert (code_id in resolved_now) == seen
     assert report.resolved == len(resolved_now) < len(fixed)
     assert len(slack.calls_to("chat.update")) == updates + report.resolved

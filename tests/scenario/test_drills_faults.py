@@ -519,7 +519,7 @@ async def test_large_scenario_scans_fully_and_honours_the_workspace_outage() -> 
     ):
         assert fake.ids["counts"] == {"devices": 40, "codes": 120, "failing": 30}
         scan = await scan_workspace(seam, catalogue=CAT)
-        assert scan.complete and len(scan.devices) == 40 and len(scan.codes) == 120
+        assert scan.complete and len(scan.devices) == 40 and scan.codes_seen == 120
         assert scan.dropped_codes == 0 and scan.seam_calls == 40 * 2 + 1
         assert len(scan.findings) == 30
         assert len({f.device_id for f in scan.findings}) > 10  # spread over the locks

@@ -7,6 +7,7 @@ import asyncio
 import io
 import logging
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -80,11 +81,19 @@ async def test_a_scan_sees_every_device_and_code_once(
     assert set(scan.devices) == set(ids["devices"].values())
     assert scan.covered_device_ids == frozenset(ids["devices"].values())
     all_codes = {**ids["codes"], **ids["unmanaged"]}
-    assert {code_id for code_id, _ in scan.codes} == set(all_codes.values())
-    assert ids["foreign"]["access_code_id"] not in {c for c, _ in scan.codes}
+    assert scan.seen_code_ids == set(all_codes.values()) and scan.codes_seen == len(all_codes)
+    assert ids["foreign"]["access_code_id"] not in scan.seen_code_ids
     for (code_id, device_id), code in scan.codes.items():
         assert code.access_code_id == code_id and code.device_id == device_id
-    assert not scan.codes_by_id()[ids["unmanaged"]["owner_code"]].is_managed
+    assert ids["unmanaged"]["owner_code"] in scan.seen_code_ids  # healthy: its id only
+    # The streaming contract: every code with a problem keeps its model, healthy ones only
+    # when they start within 72 h (or are a troubled lock's first code); the rest are ids.
+    kept = set(scan.codes_by_id())
+    assert {f.access_code_id for f in scan.findings if f.access_code_id} <= kept
+    assert {c for f in scan.findings for c in f.carrier_code_ids} <= kept
+    assert kept < scan.seen_code_ids
+    for code_id in scan.seen_code_ids - kept:
+        assert scan.saw_code(code_id) and scan.code(code_id) is None
     # 1 device list + (managed + unmanaged list) per device; one page each in the fake.
     assert scan.seam_calls == 1 + 2 * len(ids["devices"])
     assert len(await seam_fake.calls()) == scan.seam_calls
@@ -255,6 +264,46 @@ async def test_only_one_scanner_reconciles_at_a_time(
     await first.stop()
     assert (await second.run_once()).report is not None
     await second.stop()
+    await store.close()
+
+
+async def test_a_quiet_iteration_writes_only_its_scan_record(
+    seam_fake: SeamFake,  # noqa: F811
+    seam: SeamClient,
+    slack: FakeSlack,
+    tmp_path: Path,
+) -> None:
+    """Nothing changed in Seam: no Slack call, and the only row written is the scan's (the lease
+    is renewed only when less than half its ttl is left)."""
+    path = tmp_path / "s.sqlite3"
+    store = await Store.open(path)
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
+    am = AlertManager(store, client, "C1", catalogue=CAT, pace_seconds=0)
+    scanner = Scanner(seam, catalogue=CAT, alerts=am, interval=60)
+    first = await scanner.run_once()
+    assert first.report is not None and first.report.posted > 0
+
+    def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+        with sqlite3.connect(path) as db:
+            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            return {t: sorted(map(tuple, db.execute(f"SELECT * FROM {t}"))) for t in tables}
+
+    before, calls = snapshot(), len(slack.calls)
+    second = await scanner.run_once()
+    assert second.report is not None and second.report.slack_calls == 0
+    after = snapshot()
+    assert len(slack.calls) == calls
+    changed = {t for t in after if after[t] != before.get(t)}
+    # sqlite_sequence: the AUTOINCREMENT counter of the scan row's id.
+    assert changed == {"scans", "sqlite_sequence"}
+    assert len(after["scans"]) == len(before["scans"]) + 1
+
+    # Near expiry the lease is renewed (and still exclusive).
+    scanner._lease_until = time.time() + 1
+    await scanner.run_once()
+    assert snapshot()["leases"] != after["leases"]
+    assert not await store.acquire_lease(LEASE_NAME, "someone-else", 60)
+    await scanner.stop()
     await store.close()
 
 

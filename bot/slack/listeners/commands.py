@@ -1,7 +1,9 @@
 """The `/seam-code <access_code_id>` slash command.
 
 Acks at once (Slack's 3-second rule; Slack's page "Slash commands", responding), then reads
-Seam and answers ephemerally through `response_url`.
+Seam and answers ephemerally through `response_url`. A user with `REQUESTS_PER_USER` lookups
+still running (or everyone with `REQUESTS_IN_FLIGHT`) is told "busy" in the ack instead
+(`bot.slack.admission`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 
 from bot.services.lookup import fetch_code_and_device
 from bot.slack import ids
+from bot.slack.admission import bounded_work
 from bot.slack.blocks.code import access_code_message
 from bot.slack.blocks.common import notice_message, usage_message
 from bot.slack.middleware import replies_on_errors, services_from
@@ -22,6 +25,7 @@ from bot.slack.respond import send
 logger = logging.getLogger(__name__)
 
 
+@bounded_work
 @replies_on_errors(replace_original=None)
 async def seam_code(
     ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext

@@ -23,6 +23,7 @@ from bot.services.alerting import Annotation
 from bot.services.container import Services
 from bot.services.lookup import fetch_code_and_device
 from bot.slack import ids
+from bot.slack.admission import bounded_work
 from bot.slack.blocks.code import access_code_message
 from bot.slack.blocks.common import notice_message
 from bot.slack.blocks.replies import (
@@ -54,6 +55,7 @@ async def pressed_code(
     return await fetch_code_and_device(services.seam, code_id)
 
 
+@bounded_work
 @replies_on_errors()
 async def recheck(
     ack: AsyncAck,
@@ -137,6 +139,7 @@ async def recheck(
             )
 
 
+@bounded_work
 @replies_on_errors()
 async def check_device(
     ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
@@ -155,6 +158,7 @@ async def check_device(
     )
 
 
+@bounded_work
 @replies_on_errors()
 async def contact_support(
     ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
@@ -172,6 +176,7 @@ async def contact_support(
     await send(respond, support_summary_message(code, failures), replace_original=False)
 
 
+@bounded_work
 @requires_permission
 @replies_on_errors()
 async def show_pin(
