@@ -42,6 +42,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seam-code-doctor: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    if args.command in (None, "serve", "scan"):
+        from bot.app import load_alert_routes
+        from bot.domain.routing import RoutesError
+
+        try:  # a bad ALERT_ROUTES file stops start-up with one line naming the rule
+            load_alert_routes(settings)
+        except RoutesError as exc:
+            print(f"seam-code-doctor: configuration error: ALERT_ROUTES {exc}", file=sys.stderr)
+            return 2
     if args.command == "scan":
         import asyncio
 

@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import bot
 from bot.domain.catalogue import default_catalogue
+from bot.domain.routing import AlertRoutes, load_routes
 from bot.seam.client import SeamClient
 from bot.services.alerting import AlertService
 from bot.services.container import Services
@@ -53,6 +54,7 @@ __all__ = [
     "build_seam_client",
     "build_slack_client",
     "build_web_app",
+    "load_alert_routes",
 ]
 
 #: Where Slack posts slash commands, interactivity and events.
@@ -96,13 +98,28 @@ def build_seam_client(settings: Settings) -> SeamClient:
     )
 
 
+def load_alert_routes(settings: Settings) -> AlertRoutes | None:
+    """The `ALERT_ROUTES` rules (`bot.domain.routing`), or None when it is not set.
+
+    Called before serving or scanning, so a bad file stops start-up.
+
+    Raises:
+        RoutesError: the file is unreadable or a rule is malformed (one line naming the rule).
+    """
+    if settings.alert_routes is None or not settings.alert_channel:
+        return None
+    return load_routes(settings.alert_routes, settings.alert_channel)
+
+
 def build_alert_service(
     services: Services, slack: AsyncWebClient, *, pace_seconds: float | None = None
 ) -> AlertService:
-    """The AlertService for `ALERT_CHANNEL` with the settings' reminder and storm values.
+    """The AlertService for `ALERT_CHANNEL` (and the `ALERT_ROUTES` channels) with the
+    settings' reminder and storm values.
 
     Raises:
         ValueError: `ALERT_CHANNEL` is not set.
+        RoutesError: `ALERT_ROUTES` is unreadable or malformed.
     """
     settings = services.settings
     if not settings.alert_channel:
@@ -116,6 +133,7 @@ def build_alert_service(
         remind_after=settings.alert_remind_hours * 3600,
         storm_threshold=settings.alert_storm_threshold,
         pace_seconds=pace_seconds,
+        routes=load_alert_routes(settings),
     )
 
 
@@ -193,7 +211,11 @@ async def build_web_app(
         settings: loaded settings.
         seam: an existing Seam client (tests); by default one is created from settings.
         store: an existing store (tests); by default `DATABASE_PATH` is opened.
+
+    Raises:
+        RoutesError: `ALERT_ROUTES` is unreadable or malformed (checked before anything opens).
     """
+    routes = load_alert_routes(settings)
     seam_client = seam or build_seam_client(settings)
     the_store = store or await Store.open(settings.database_path)
     services = Services(
@@ -239,6 +261,13 @@ async def build_web_app(
         elif settings.alert_channel:
             services.alerts = build_alert_service(services, bolt.client)
         events.alerts = services.alerts
+        if routes is not None and services.alerts is not None:
+            logger.info(
+                "ALERT_ROUTES: %d rule(s) to %s; unmatched alerts to %s",
+                len(routes.rules),
+                ", ".join(routes.channels[1:]) or "-",
+                routes.default_channel,
+            )
         stopping = asyncio.Event()
         recovery = asyncio.create_task(
             _recovery_loop(services, bolt.client, stopping), name="remedy-recovery"

@@ -19,6 +19,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -55,6 +56,7 @@ class Settings(BaseSettings):
     seam_endpoint: AnyHttpUrl = AnyHttpUrl("https://connect.getseam.com")
 
     alert_channel: str | None = None
+    alert_routes: Path | None = None
     scan_interval_seconds: float = Field(default=900.0, ge=0)
     alert_remind_hours: float = Field(default=24.0, gt=0)
     alert_storm_threshold: int = Field(default=20, ge=1)
@@ -108,6 +110,22 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("alert_routes", mode="before")
+    @classmethod
+    def _blank_routes_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _routes_need_a_default(self) -> Settings:
+        """`ALERT_ROUTES` sends unmatched alerts to `ALERT_CHANNEL`, so it needs one."""
+        if self.alert_routes is not None and not self.alert_channel:
+            raise ValueError(
+                "ALERT_ROUTES needs ALERT_CHANNEL (the channel of alerts no rule matches)"
+            )
+        return self
 
     @field_validator("remedy_allowed_users", mode="before")
     @classmethod
@@ -164,11 +182,14 @@ def load_settings(**overrides: Any) -> Settings:
 def _one_line(exc: ValidationError) -> str:
     problems: list[str] = []
     for err in exc.errors():
-        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if not err["loc"]:  # a check across settings names them itself
+            problems.append(msg)
+            continue
+        name = str(err["loc"][0]).upper()
         if err["type"] == "missing":
             problems.append(f"{name} is required but not set")
         else:
-            msg = str(err["msg"]).removeprefix("Value error, ")
             problems.append(f"{name} is malformed: {msg}")
     return "configuration error: " + "; ".join(problems)
 

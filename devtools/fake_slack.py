@@ -529,6 +529,9 @@ class FakeSlack:
             "message_ts", "thread_ts"?}`).
         views: modals by view id (current state); `home_views`: Home tab view by user id.
         users / channels: overrides for users.info / conversations.info by id.
+        closed_channels: channel ids the bot is not a member of: `chat.postMessage` there
+            answers `not_in_channel` (as Slack does without `chat:write.public` or in a
+            private channel), and `conversations.info` says `is_member: false`.
         listeners: zero-argument callables run after every recorded request, response_url
             post or `update_view` / `push_view` / `post_message` (e.g. a UI's change feed);
             they must not block, and an exception from one is ignored.
@@ -552,6 +555,7 @@ class FakeSlack:
         self.home_views: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
+        self.closed_channels: set[str] = set()
         self.revoked_tokens: set[str] = set()
         self.listeners: list[Callable[[], None]] = []
         self.revision = 0
@@ -1064,6 +1068,8 @@ class FakeSlack:
 
     def _m_chat_postMessage(self, body: Mapping[str, Any]) -> dict[str, Any]:
         channel = self._require(body, "channel", "channel_not_found")
+        if channel in self.closed_channels:
+            raise _SlackError("not_in_channel")
         self._check_message_content(body, max_text=None)
         ts = self._next_ts()
         text = body.get("text")
@@ -1244,7 +1250,7 @@ class FakeSlack:
                 "is_im": channel.startswith("D"),
                 "is_private": channel.startswith("G"),
                 "is_archived": False,
-                "is_member": True,
+                "is_member": channel not in self.closed_channels,
                 "context_team_id": TEAM_ID,
             }
         }

@@ -41,7 +41,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
         if name.lower().endswith("_proxy") or name.startswith(("SLACK_", "SEAM_")):
             monkeypatch.delenv(name, raising=False)
-    for name in ("ALERT_CHANNEL", "REMEDY_ALLOWED_USERS", "DATABASE_PATH", "PORT"):
+    for name in ("ALERT_CHANNEL", "ALERT_ROUTES", "REMEDY_ALLOWED_USERS", "DATABASE_PATH", "PORT"):
         monkeypatch.delenv(name, raising=False)
     yield
 

@@ -114,3 +114,19 @@ def test_a_star_lets_everyone_run_remedies(monkeypatch: pytest.MonkeyPatch) -> N
     assert s.may_run_remedies("U999") and s.may_run_remedies("W1")
     monkeypatch.setenv("REMEDY_ALLOWED_USERS", "")
     assert not load_settings().may_run_remedies("U111")
+
+
+def test_alert_routes_needs_alert_channel(monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in REQUIRED.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("ALERT_ROUTES", "routes.toml")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value) == (
+        "configuration error: ALERT_ROUTES needs ALERT_CHANNEL (the channel of alerts no rule "
+        "matches)"
+    )
+    monkeypatch.setenv("ALERT_CHANNEL", "C0ALERTS")
+    assert load_settings().alert_routes == Path("routes.toml")
+    monkeypatch.setenv("ALERT_ROUTES", "  ")
+    assert load_settings().alert_routes is None
