@@ -37,6 +37,7 @@ from bot.slack.alert_channel import slack_alert_service
 from bot.slack.client import build_slack_client
 from bot.slack.http_guard import slack_request_guard
 from bot.slack.middleware import global_middleware
+from bot.slack.permissions import Permissions
 from bot.slack.respond import report_recovered
 from bot.store import Store, StoreError
 from bot.web.seam_webhooks import SEAM_WEBHOOK_PATH, seam_webhook_handler
@@ -46,6 +47,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "BOLT_KEY",
     "HEALTH_PATH",
+    "PERMISSIONS_KEY",
     "SERVICES_KEY",
     "SLACK_EVENTS_PATH",
     "build_alert_service",
@@ -168,21 +170,28 @@ def build_scanner(
     )
 
 
-def build_app(settings: Settings, services: Services) -> AsyncApp:
-    """Build the Bolt app in explicit single-workspace token mode and register every listener."""
+def build_app(
+    settings: Settings, services: Services, permissions: Permissions | None = None
+) -> AsyncApp:
+    """Build the Bolt app in explicit single-workspace token mode and register every listener.
+
+    `permissions`: the process's `REMEDY_ALLOWED_USERS` check with user groups (default: one
+    over this app's client).
+    """
     for name in ("slack_bolt.RequestVerification", "slack_bolt.AsyncRequestVerification"):
         bolt_logger = logging.getLogger(name)
         if not any(isinstance(f, _RedactSignatureFailures) for f in bolt_logger.filters):
             bolt_logger.addFilter(_RedactSignatureFailures())
+    client = build_slack_client(settings)
     with _without_oauth_env():
         app = AsyncApp(
-            client=build_slack_client(settings),
+            client=client,
             signing_secret=settings.slack_signing_secret.get_secret_value(),
             oauth_settings=None,
             installation_store=None,
             process_before_response=False,
         )
-    app.middleware(global_middleware(services))
+    app.middleware(global_middleware(services, permissions or Permissions(settings, client)))
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
@@ -221,7 +230,8 @@ async def build_web_app(
     services = Services(
         settings=settings, seam=seam_client, catalogue=default_catalogue(), store=the_store
     )
-    bolt = build_app(settings, services)
+    permissions = Permissions(settings, build_slack_client(settings))
+    bolt = build_app(settings, services, permissions)
     webapp = bolt.web_app(path=SLACK_EVENTS_PATH, port=settings.port)
 
     async def healthz(_: web.Request) -> web.Response:
@@ -272,6 +282,14 @@ async def build_web_app(
         recovery = asyncio.create_task(
             _recovery_loop(services, bolt.client, stopping), name="remedy-recovery"
         )
+        if settings.remedy_allowed_groups:
+            logger.info(
+                "REMEDY_ALLOWED_USERS names user group(s) %s: their members are read with "
+                "usergroups.users.list (scope usergroups:read) and kept %.0f s; a failed "
+                "lookup refuses",
+                ", ".join(sorted(settings.remedy_allowed_groups)),
+                permissions.ttl,
+            )
         if not settings.remedy_allowed_users:
             logger.warning(
                 "REMEDY_ALLOWED_USERS is empty: nobody may run remedies, reveal PINs, snooze or "
@@ -301,6 +319,7 @@ async def build_web_app(
     webapp.cleanup_ctx.append(lifecycle)
     webapp[SERVICES_KEY] = services
     webapp[BOLT_KEY] = bolt
+    webapp[PERMISSIONS_KEY] = permissions
     return webapp
 
 
@@ -332,3 +351,4 @@ async def _recovery_loop(
 #: Where the web application keeps its `Services` and Bolt app (for tests).
 SERVICES_KEY = web.AppKey("services", Services)
 BOLT_KEY = web.AppKey("bolt", AsyncApp)
+PERMISSIONS_KEY = web.AppKey("permissions", Permissions)

@@ -27,6 +27,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 EVERYONE = "*"
 #: A Slack user id (`U…` or `W…`), as in `REMEDY_ALLOWED_USERS` and mentions.
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+#: A Slack user group id (`S…`), as `REMEDY_ALLOWED_USERS` also takes (Slack's page
+#: "usergroups.users.list").
+SLACK_USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 
 
 class SettingsError(Exception):
@@ -137,9 +140,13 @@ class Settings(BaseSettings):
         users = frozenset(value)
         if EVERYONE in users:
             return frozenset({EVERYONE})
-        bad = sorted(u for u in users if not SLACK_USER_ID.match(u))
+        bad = sorted(
+            u for u in users if not (SLACK_USER_ID.match(u) or SLACK_USERGROUP_ID.match(u))
+        )
         if bad:
-            raise ValueError(f"not Slack user IDs (like U0123ABCD): {', '.join(bad)}")
+            raise ValueError(
+                f"not Slack user or user group IDs (like U0123ABCD, S0123ABCD): {', '.join(bad)}"
+            )
         return users
 
     @field_validator("log_level")
@@ -156,14 +163,26 @@ class Settings(BaseSettings):
         key = self.journal_key or self.slack_signing_secret
         return key.get_secret_value()
 
+    @property
+    def remedy_allowed_groups(self) -> frozenset[str]:
+        """The user group ids (`S…`) in `REMEDY_ALLOWED_USERS`, whose members may also act;
+        resolved by the Slack layer (`bot.slack.permissions`), never by `may_run_remedies`."""
+        return frozenset(u for u in self.remedy_allowed_users if SLACK_USERGROUP_ID.match(u))
+
     def may_run_remedies(self, user_id: str) -> bool:
-        """Whether a Slack user may run remedies, reveal PINs, snooze or acknowledge.
+        """Whether a Slack user may run remedies, reveal PINs, snooze or acknowledge, by the
+        plain user ids of `REMEDY_ALLOWED_USERS` (user groups need a Slack lookup:
+        `bot.slack.permissions.Permissions`).
 
         Fails closed: an empty `REMEDY_ALLOWED_USERS` means nobody; `*` means everyone.
         """
         if EVERYONE in self.remedy_allowed_users:
             return True
-        return bool(user_id) and user_id in self.remedy_allowed_users
+        return (
+            bool(user_id)
+            and bool(SLACK_USER_ID.match(user_id))
+            and (user_id in self.remedy_allowed_users)
+        )
 
 
 def load_settings(**overrides: Any) -> Settings:

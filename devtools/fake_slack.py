@@ -529,6 +529,8 @@ class FakeSlack:
             "message_ts", "thread_ts"?}`).
         views: modals by view id (current state); `home_views`: Home tab view by user id.
         users / channels: overrides for users.info / conversations.info by id.
+        usergroups: user group id (`S…`) -> member user ids, for `usergroups.users.list`
+            (an unknown id answers `no_such_subteam`).
         closed_channels: channel ids the bot is not a member of: `chat.postMessage` there
             answers `not_in_channel` (as Slack does without `chat:write.public` or in a
             private channel), and `conversations.info` says `is_member: false`.
@@ -556,6 +558,7 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.closed_channels: set[str] = set()
+        self.usergroups: dict[str, list[str]] = {}
         self.revoked_tokens: set[str] = set()
         self.listeners: list[Callable[[], None]] = []
         self.revision = 0
@@ -906,7 +909,7 @@ class FakeSlack:
                 call.response = {"ok": True, **handler(call.body)}
                 if method == "auth.test":
                     extra_headers["x-oauth-scopes"] = (
-                        "commands,chat:write,chat:write.public,users:read"
+                        "commands,chat:write,chat:write.public,users:read,usergroups:read"
                     )
         except _SlackError as e:
             call.response = {"ok": False, "error": e.error, **e.extra}
@@ -1237,6 +1240,12 @@ class FakeSlack:
                 },
             }
         }
+
+    def _m_usergroups_users_list(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        group = self._require(body, "usergroup", "no_such_subteam")
+        if group not in self.usergroups:
+            raise _SlackError("no_such_subteam")
+        return {"users": list(self.usergroups[group])}
 
     def _m_conversations_info(self, body: Mapping[str, Any]) -> dict[str, Any]:
         channel = self._require(body, "channel", "channel_not_found")

@@ -71,6 +71,7 @@ class Bot:
     seam: SeamFake
     http: httpx.AsyncClient
     _n: int = field(default=0)
+    web: web.Application | None = None
 
     async def post(
         self,
@@ -186,6 +187,7 @@ async def serve_bot(
             slack=slack,
             seam=seam_fake,
             http=http,
+            web=webapp,
         )
     await runner.cleanup()
 

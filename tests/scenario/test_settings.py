@@ -130,3 +130,17 @@ def test_alert_routes_needs_alert_channel(monkeypatch: pytest.MonkeyPatch) -> No
     assert load_settings().alert_routes == Path("routes.toml")
     monkeypatch.setenv("ALERT_ROUTES", "  ")
     assert load_settings().alert_routes is None
+
+
+def test_allowed_users_take_user_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in REQUIRED.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("REMEDY_ALLOWED_USERS", "U111,S0OPS")
+    s = load_settings()
+    assert s.remedy_allowed_users == {"U111", "S0OPS"}
+    assert s.remedy_allowed_groups == {"S0OPS"}
+    # The settings alone never let a group id (or its members) through: Slack must say.
+    assert s.may_run_remedies("U111") and not s.may_run_remedies("S0OPS")
+    monkeypatch.setenv("REMEDY_ALLOWED_USERS", "U111,s0ops")
+    with pytest.raises(SettingsError, match=r"REMEDY_ALLOWED_USERS is malformed.*s0ops"):
+        load_settings()

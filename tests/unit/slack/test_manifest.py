@@ -47,6 +47,7 @@ def test_manifest_matches_the_code() -> None:
         "commands",
         "chat:write",
         "chat:write.public",
+        "usergroups:read",
     }
 
 
