@@ -6,8 +6,10 @@ httpx client for Seam, one store, one Slack client), wires them, and owns their 
 Serving model (slack-bolt 1.30, Bolt for Python's page "Adapters", aiohttp): Bolt's
 aiohttp application answers `POST /slack/events` (slash commands, interactivity and events),
 verifying every request's signature (401 otherwise, listeners never run); `GET /healthz`
-answers 200 JSON. The Seam client and the store are opened when the web app starts and closed
-when it stops; the scanner (when on) runs as a task of the web app.
+answers 200 JSON. With `SLACK_APP_TOKEN` set, Slack's requests arrive over Socket Mode
+(`bot.slack.socket_mode`) instead and `/slack/events` is not served; `/healthz` and
+`/seam/webhook` still are. The Seam client and the store are opened when the web app starts
+and closed when it stops; the scanner (when on) runs as a task of the web app.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from bot.slack.http_guard import slack_request_guard
 from bot.slack.middleware import global_middleware
 from bot.slack.permissions import Permissions
 from bot.slack.respond import report_recovered
+from bot.slack.socket_mode import SocketModeConnection
 from bot.store import Store, StoreError
 from bot.web.seam_webhooks import SEAM_WEBHOOK_PATH, seam_webhook_handler
 
@@ -232,11 +235,19 @@ async def build_web_app(
     )
     permissions = Permissions(settings, build_slack_client(settings))
     bolt = build_app(settings, services, permissions)
-    webapp = bolt.web_app(path=SLACK_EVENTS_PATH, port=settings.port)
+    app_token = settings.slack_app_token
+    socket = SocketModeConnection(bolt, app_token.get_secret_value()) if app_token else None
+    webapp = (
+        web.Application()
+        if socket is not None
+        else bolt.web_app(path=SLACK_EVENTS_PATH, port=settings.port)
+    )
 
     async def healthz(_: web.Request) -> web.Response:
         """200 when the store can write; 503 (with why) when it cannot."""
         body: dict[str, Any] = {"service": "seam-code-doctor", "version": bot.__version__}
+        if socket is not None:
+            body["slack"] = "socket mode: " + ("connected" if socket.connected else "connecting")
         try:
             await asyncio.wait_for(the_store.check_writable(), 2.0)
         except (StoreError, TimeoutError) as exc:
@@ -254,14 +265,25 @@ async def build_web_app(
         webapp.router.add_post(
             SEAM_WEBHOOK_PATH, seam_webhook_handler(secret.get_secret_value(), events)
         )
-    webapp.middlewares.append(
-        slack_request_guard(SLACK_EVENTS_PATH, settings.slack_signing_secret.get_secret_value())
-    )
+    if socket is None:
+        webapp.middlewares.append(
+            slack_request_guard(SLACK_EVENTS_PATH, settings.slack_signing_secret.get_secret_value())
+        )
 
     async def lifecycle(_: web.Application) -> AsyncIterator[None]:
-        logger.info(
-            "serving Slack requests on %s (Seam at %s)", SLACK_EVENTS_PATH, settings.seam_endpoint
-        )
+        if socket is None:
+            logger.info(
+                "serving Slack requests on %s (Seam at %s)",
+                SLACK_EVENTS_PATH,
+                settings.seam_endpoint,
+            )
+        else:
+            await socket.start()
+            logger.info(
+                "Slack requests over Socket Mode (SLACK_APP_TOKEN); /slack/events is not served "
+                "(Seam at %s)",
+                settings.seam_endpoint,
+            )
         # The proactive-alert scanner (off when SCAN_INTERVAL_SECONDS=0 or ALERT_CHANNEL unset).
         scanner = build_scanner(services, bolt.client)
         if scanner is not None:
@@ -304,6 +326,8 @@ async def build_web_app(
             logger.info("Seam webhooks on at %s", SEAM_WEBHOOK_PATH)
             events.resume_later()
         yield
+        if socket is not None:
+            await socket.stop()
         if scanner is not None:
             await scanner.stop()
         stopping.set()

@@ -30,6 +30,8 @@ SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 #: A Slack user group id (`S…`), as `REMEDY_ALLOWED_USERS` also takes (Slack's page
 #: "usergroups.users.list").
 SLACK_USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+#: An app-level token (`xapp-1-A0123…-1234…-<hex>`), Slack's page "Using Socket Mode".
+SLACK_APP_TOKEN_SHAPE = re.compile(r"^xapp-\d+-[A-Z0-9]+-\d+-[A-Za-z0-9]+$")
 
 
 class SettingsError(Exception):
@@ -40,7 +42,8 @@ class Settings(BaseSettings):
     """All runtime settings. Field names map to upper-case environment variables.
 
     Required to serve: `SLACK_BOT_TOKEN` (must start with `xoxb-`, Bolt's single-workspace bot
-    token), `SLACK_SIGNING_SECRET`, `SEAM_API_KEY`. Times are in seconds.
+    token), `SLACK_SIGNING_SECRET`, `SEAM_API_KEY`. `SLACK_APP_TOKEN` (`xapp-…`) switches Slack
+    traffic to Socket Mode. Times are in seconds.
     """
 
     model_config = SettingsConfigDict(
@@ -54,6 +57,7 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr
     slack_signing_secret: SecretStr
     seam_api_key: SecretStr
+    slack_app_token: SecretStr | None = None
 
     slack_api_url: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
     seam_endpoint: AnyHttpUrl = AnyHttpUrl("https://connect.getseam.com")
@@ -80,6 +84,22 @@ class Settings(BaseSettings):
         token = value.get_secret_value().strip()
         if not token.startswith("xoxb-"):
             raise ValueError("must be a bot token starting with 'xoxb-'")
+        return SecretStr(token)
+
+    @field_validator("slack_app_token", mode="before")
+    @classmethod
+    def _app_token_shape(cls, value: Any) -> Any:
+        """Socket Mode's app-level token (`xapp-…`, scope `connections:write`); blank = HTTP."""
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        token = str(raw).strip()
+        if not SLACK_APP_TOKEN_SHAPE.match(token):
+            hint = " (that is the bot token)" if token.startswith("xoxb-") else ""
+            raise ValueError(
+                "must be an app-level token starting with 'xapp-' (Basic Information -> "
+                f"App-Level Tokens, scope connections:write){hint}"
+            )
         return SecretStr(token)
 
     @field_validator("slack_signing_secret", "seam_api_key")
