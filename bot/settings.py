@@ -90,10 +90,9 @@ class Settings(BaseSettings):
     @classmethod
     def _app_token_shape(cls, value: Any) -> Any:
         """Socket Mode's app-level token (`xapp-…`, scope `connections:write`); blank = HTTP."""
-        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
+        token = _optional_secret(value)
+        if token is None:
             return None
-        token = str(raw).strip()
         if not SLACK_APP_TOKEN_SHAPE.match(token):
             hint = " (that is the bot token)" if token.startswith("xoxb-") else ""
             raise ValueError(
@@ -114,10 +113,9 @@ class Settings(BaseSettings):
     @classmethod
     def _webhook_secret_shape(cls, value: Any) -> Any:
         """Svix signing secrets are `whsec_<base64>` (Seam's page "Webhooks"); blank = off."""
-        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
+        text = _optional_secret(value)
+        if text is None:
             return None
-        text = str(raw).strip()
         body = text.removeprefix("whsec_")
         try:
             decoded = base64.b64decode(body, validate=True)
@@ -127,16 +125,9 @@ class Settings(BaseSettings):
             raise ValueError("must be the endpoint's Svix secret, whsec_ followed by base64")
         return SecretStr(text)
 
-    @field_validator("alert_channel", mode="before")
+    @field_validator("alert_channel", "alert_routes", mode="before")
     @classmethod
-    def _blank_channel_is_none(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value.strip() if isinstance(value, str) else value
-
-    @field_validator("alert_routes", mode="before")
-    @classmethod
-    def _blank_routes_is_none(cls, value: Any) -> Any:
+    def _blank_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             return None
         return value.strip() if isinstance(value, str) else value
@@ -203,6 +194,14 @@ class Settings(BaseSettings):
             and bool(SLACK_USER_ID.match(user_id))
             and (user_id in self.remedy_allowed_users)
         )
+
+
+def _optional_secret(value: Any) -> str | None:
+    """An optional secret's text, stripped; None when unset or blank."""
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    return str(raw).strip()
 
 
 def load_settings(**overrides: Any) -> Settings:

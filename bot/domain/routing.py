@@ -187,28 +187,26 @@ def _device_fields(device: Device | None) -> tuple[str | None, frozenset[str]]:
 
 def subject_for_group(group: AlertGroup, device: Device | None) -> RouteSubject:
     """The routing subject of one planned alert (its lock as the scan saw it, or None)."""
-    customer_key, space_ids = _device_fields(device)
-    return RouteSubject(
-        lock_name=device.name if device is not None else group.device_id,
-        device_id=group.device_id,
-        manufacturer=device.manufacturer if device is not None else None,
-        problems=frozenset(f.problem for f in group.all_findings),
-        severity=group.worst_kind,
-        customer_key=customer_key,
-        space_ids=space_ids,
-    )
+    problems = frozenset(f.problem for f in group.all_findings)
+    return _subject(group.device_id, device, problems, group.worst_kind)
 
 
 def subject_for_code(code: AccessCode, device: Device | None) -> RouteSubject:
     """The routing subject of a message about one code outside a scan (someone refused at
     the door): the code's current problems, severity "error"."""
+    return _subject(code.device_id, device, frozenset(i.code for i in code.issues), "error")
+
+
+def _subject(
+    device_id: str, device: Device | None, problems: frozenset[str], severity: Severity
+) -> RouteSubject:
     customer_key, space_ids = _device_fields(device)
     return RouteSubject(
-        lock_name=device.name if device is not None else code.device_id,
-        device_id=code.device_id,
+        lock_name=device.name if device is not None else device_id,
+        device_id=device_id,
         manufacturer=device.manufacturer if device is not None else None,
-        problems=frozenset(issue.code for issue in code.issues),
-        severity="error",
+        problems=problems,
+        severity=severity,
         customer_key=customer_key,
         space_ids=space_ids,
     )

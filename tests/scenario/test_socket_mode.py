@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import ClientSession, WSServerHandshakeError
@@ -68,6 +69,18 @@ async def press(bot: Bot, action_id: str, value: str, key: str) -> str:
     return await bot.slack.deliver("interactive", envelope_payload(body))
 
 
+async def submit_pin(slack: FakeSlack, view: dict[str, Any], pin: str) -> str:
+    """Submit the Update PIN modal `view` with `pin` as an envelope; returns its id."""
+    body = view_submission_body(
+        view["callback_id"],
+        pin_values(pin),
+        private_metadata=view["private_metadata"],
+        trigger_id=slack.issue_trigger_id(),
+        view_id=view["id"],
+    )
+    return await slack.deliver("interactive", envelope_payload(body))
+
+
 async def timed_ack(slack: FakeSlack, envelope_id: str) -> tuple[dict[str, object], float]:
     started = time.perf_counter()
     ack = await slack.wait_for_ack(envelope_id, timeout=3.0)
@@ -121,26 +134,12 @@ async def test_a_button_and_its_modal_are_acked_over_the_socket_and_run_the_reme
     assert "New PIN" in str(view["blocks"])
 
     # A PIN the lock refuses comes back in the ack's payload (response_action: errors).
-    bad = view_submission_body(
-        view["callback_id"],
-        pin_values("12"),
-        private_metadata=view["private_metadata"],
-        trigger_id=slack.issue_trigger_id(),
-        view_id=view["id"],
-    )
-    refused = await slack.deliver("interactive", envelope_payload(bad))
+    refused = await submit_pin(slack, view, "12")
     ack, _ = await timed_ack(slack, refused)
     payload = ack["payload"]
     assert isinstance(payload, dict) and payload["response_action"] == "errors"
 
-    good = view_submission_body(
-        view["callback_id"],
-        pin_values("5821"),
-        private_metadata=view["private_metadata"],
-        trigger_id=slack.issue_trigger_id(),
-        view_id=view["id"],
-    )
-    submitted = await slack.deliver("interactive", envelope_payload(good))
+    submitted = await submit_pin(slack, view, "5821")
     ack, seconds = await timed_ack(slack, submitted)
     assert ack["envelope_id"] == submitted and seconds < 3.0
     [entry] = await wait_audit(socket_bot)

@@ -8,15 +8,12 @@ tests/scenario/test_alert_routes.py.
 from __future__ import annotations
 
 import tomllib
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.domain.alert_plan import plan_alerts
-from bot.domain.catalogue import Scope
-from bot.domain.findings import Finding
 from bot.domain.routing import (
     AlertRoutes,
     RoutesError,
@@ -27,6 +24,7 @@ from bot.domain.routing import (
     subject_for_group,
 )
 from bot.seam.models import AccessCode, Device
+from tests.unit.domain.test_alert_plan_rules import NOW, on_code
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT = "CDEFAULT"
@@ -126,19 +124,8 @@ def test_first_match_wins_and_names_its_section() -> None:
 
 
 def test_subject_of_a_planned_alert_reads_the_lock() -> None:
-    now = datetime.now(UTC)
-    finding = Finding(
-        subject="access_code",
-        access_code_id="ac-1",
-        device_id="dev-1",
-        problem="failed_to_set_on_device",
-        kind="warning",
-        message="",
-        scope=Scope.CODE,
-        blocking=True,
-        observed_at=now,
-    )
-    [group] = plan_alerts([finding], {}, now).values()
+    finding = on_code("ac-1", "failed_to_set_on_device", "warning", device_id="dev-1")
+    [group] = plan_alerts([finding], {}, NOW).values()
     device = Device.model_validate(
         {
             "device_id": "dev-1",
