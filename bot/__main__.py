@@ -42,6 +42,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seam-code-doctor: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    if args.command in (None, "serve", "scan"):
+        from bot.app import load_alert_routes
+        from bot.domain.routing import RoutesError
+
+        try:  # a bad ALERT_ROUTES file stops start-up with one line naming the rule
+            load_alert_routes(settings)
+        except RoutesError as exc:
+            print(f"seam-code-doctor: configuration error: ALERT_ROUTES {exc}", file=sys.stderr)
+            return 2
     if args.command == "scan":
         import asyncio
 
@@ -83,12 +92,15 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         url = f"http://0.0.0.0:{settings.port}{SLACK_EVENTS_PATH}"
         # No access log: one line per request was ~10 % of the ack path; the bot's own loggers
-        # say what matters. `print` is called once the port is bound: say where, with that port.
+        # say what matters. `print` is called once the port is bound: say where, with that port
+        # (in Socket Mode Slack comes over the WebSocket; the app says so itself).
         web.run_app(
             build_web_app(settings),
             host="0.0.0.0",
             port=settings.port,
-            print=lambda _: announce_serving(url, str(settings.seam_endpoint)),
+            print=None
+            if settings.slack_app_token is not None
+            else lambda _: announce_serving(url, str(settings.seam_endpoint)),
             access_log=None,
         )
     return 0

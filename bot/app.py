@@ -6,8 +6,10 @@ httpx client for Seam, one store, one Slack client), wires them, and owns their 
 Serving model (slack-bolt 1.30, Bolt for Python's page "Adapters", aiohttp): Bolt's
 aiohttp application answers `POST /slack/events` (slash commands, interactivity and events),
 verifying every request's signature (401 otherwise, listeners never run); `GET /healthz`
-answers 200 JSON. The Seam client and the store are opened when the web app starts and closed
-when it stops; the scanner (when on) runs as a task of the web app.
+answers 200 JSON. With `SLACK_APP_TOKEN` set, Slack's requests arrive over Socket Mode
+(`bot.slack.socket_mode`) instead and `/slack/events` is not served; `/healthz` and
+`/seam/webhook` still are. The Seam client and the store are opened when the web app starts
+and closed when it stops; the scanner (when on) runs as a task of the web app.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import bot
 from bot.domain.catalogue import default_catalogue
+from bot.domain.routing import AlertRoutes, load_routes
 from bot.seam.client import SeamClient
 from bot.services.alerting import AlertService
 from bot.services.container import Services
@@ -36,7 +39,9 @@ from bot.slack.alert_channel import slack_alert_service
 from bot.slack.client import build_slack_client
 from bot.slack.http_guard import slack_request_guard
 from bot.slack.middleware import global_middleware
+from bot.slack.permissions import Permissions
 from bot.slack.respond import report_recovered
+from bot.slack.socket_mode import SocketModeConnection
 from bot.store import Store, StoreError
 from bot.web.seam_webhooks import SEAM_WEBHOOK_PATH, seam_webhook_handler
 
@@ -45,6 +50,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "BOLT_KEY",
     "HEALTH_PATH",
+    "PERMISSIONS_KEY",
     "SERVICES_KEY",
     "SLACK_EVENTS_PATH",
     "build_alert_service",
@@ -53,6 +59,7 @@ __all__ = [
     "build_seam_client",
     "build_slack_client",
     "build_web_app",
+    "load_alert_routes",
 ]
 
 #: Where Slack posts slash commands, interactivity and events.
@@ -92,13 +99,28 @@ def build_seam_client(settings: Settings) -> SeamClient:
     return SeamClient.from_settings(settings)
 
 
+def load_alert_routes(settings: Settings) -> AlertRoutes | None:
+    """The `ALERT_ROUTES` rules (`bot.domain.routing`), or None when it is not set.
+
+    Called before serving or scanning, so a bad file stops start-up.
+
+    Raises:
+        RoutesError: the file is unreadable or a rule is malformed (one line naming the rule).
+    """
+    if settings.alert_routes is None or not settings.alert_channel:
+        return None
+    return load_routes(settings.alert_routes, settings.alert_channel)
+
+
 def build_alert_service(
     services: Services, slack: AsyncWebClient, *, pace_seconds: float | None = None
 ) -> AlertService:
-    """The AlertService for `ALERT_CHANNEL` with the settings' reminder and storm values.
+    """The AlertService for `ALERT_CHANNEL` (and the `ALERT_ROUTES` channels) with the
+    settings' reminder and storm values.
 
     Raises:
         ValueError: `ALERT_CHANNEL` is not set.
+        RoutesError: `ALERT_ROUTES` is unreadable or malformed.
     """
     settings = services.settings
     if not settings.alert_channel:
@@ -112,6 +134,7 @@ def build_alert_service(
         remind_after=settings.alert_remind_hours * 3600,
         storm_threshold=settings.alert_storm_threshold,
         pace_seconds=pace_seconds,
+        routes=load_alert_routes(settings),
     )
 
 
@@ -146,21 +169,28 @@ def build_scanner(
     )
 
 
-def build_app(settings: Settings, services: Services) -> AsyncApp:
-    """Build the Bolt app in explicit single-workspace token mode and register every listener."""
+def build_app(
+    settings: Settings, services: Services, permissions: Permissions | None = None
+) -> AsyncApp:
+    """Build the Bolt app in explicit single-workspace token mode and register every listener.
+
+    `permissions`: the process's `REMEDY_ALLOWED_USERS` check with user groups (default: one
+    over this app's client).
+    """
     for name in ("slack_bolt.RequestVerification", "slack_bolt.AsyncRequestVerification"):
         bolt_logger = logging.getLogger(name)
         if not any(isinstance(f, _RedactSignatureFailures) for f in bolt_logger.filters):
             bolt_logger.addFilter(_RedactSignatureFailures())
+    client = build_slack_client(settings)
     with _without_oauth_env():
         app = AsyncApp(
-            client=build_slack_client(settings),
+            client=client,
             signing_secret=settings.slack_signing_secret.get_secret_value(),
             oauth_settings=None,
             installation_store=None,
             process_before_response=False,
         )
-    app.middleware(global_middleware(services))
+    app.middleware(global_middleware(services, permissions or Permissions(settings, client)))
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
@@ -189,18 +219,31 @@ async def build_web_app(
         settings: loaded settings.
         seam: an existing Seam client (tests); by default one is created from settings.
         store: an existing store (tests); by default `DATABASE_PATH` is opened.
+
+    Raises:
+        RoutesError: `ALERT_ROUTES` is unreadable or malformed (checked before anything opens).
     """
+    routes = load_alert_routes(settings)
     seam_client = seam or build_seam_client(settings)
     the_store = store or await Store.open(settings.database_target())
     services = Services(
         settings=settings, seam=seam_client, catalogue=default_catalogue(), store=the_store
     )
-    bolt = build_app(settings, services)
-    webapp = bolt.web_app(path=SLACK_EVENTS_PATH, port=settings.port)
+    permissions = Permissions(settings, build_slack_client(settings))
+    bolt = build_app(settings, services, permissions)
+    app_token = settings.slack_app_token
+    socket = SocketModeConnection(bolt, app_token.get_secret_value()) if app_token else None
+    webapp = (
+        web.Application()
+        if socket is not None
+        else bolt.web_app(path=SLACK_EVENTS_PATH, port=settings.port)
+    )
 
     async def healthz(_: web.Request) -> web.Response:
         """200 when the store can write; 503 (with why) when it cannot."""
         body: dict[str, Any] = {"service": "seam-code-doctor", "version": bot.__version__}
+        if socket is not None:
+            body["slack"] = "socket mode: " + ("connected" if socket.connected else "connecting")
         try:
             await asyncio.wait_for(the_store.check_writable(), 2.0)
         except (StoreError, TimeoutError) as exc:
@@ -218,11 +261,19 @@ async def build_web_app(
         webapp.router.add_post(
             SEAM_WEBHOOK_PATH, seam_webhook_handler(secret.get_secret_value(), events)
         )
-    webapp.middlewares.append(
-        slack_request_guard(SLACK_EVENTS_PATH, settings.slack_signing_secret.get_secret_value())
-    )
+    if socket is None:
+        webapp.middlewares.append(
+            slack_request_guard(SLACK_EVENTS_PATH, settings.slack_signing_secret.get_secret_value())
+        )
 
     async def lifecycle(_: web.Application) -> AsyncIterator[None]:
+        if socket is not None:  # HTTP mode is announced once the port is bound (__main__)
+            await socket.start()
+            logger.info(
+                "Slack requests over Socket Mode (SLACK_APP_TOKEN); /slack/events is not served "
+                "(Seam at %s)",
+                settings.seam_endpoint,
+            )
         # The proactive-alert scanner (off when SCAN_INTERVAL_SECONDS=0 or ALERT_CHANNEL unset).
         scanner = build_scanner(services, bolt.client) if settings.scanner else None
         if not settings.scanner:
@@ -237,10 +288,25 @@ async def build_web_app(
         elif settings.alert_channel:
             services.alerts = build_alert_service(services, bolt.client)
         events.alerts = services.alerts
+        if routes is not None and services.alerts is not None:
+            logger.info(
+                "ALERT_ROUTES: %d rule(s) to %s; unmatched alerts to %s",
+                len(routes.rules),
+                ", ".join(routes.channels[1:]) or "-",
+                routes.default_channel,
+            )
         stopping = asyncio.Event()
         recovery = asyncio.create_task(
             _recovery_loop(services, bolt.client, stopping), name="remedy-recovery"
         )
+        if settings.remedy_allowed_groups:
+            logger.info(
+                "REMEDY_ALLOWED_USERS names user group(s) %s: their members are read with "
+                "usergroups.users.list (scope usergroups:read) and kept %.0f s; a failed "
+                "lookup refuses",
+                ", ".join(sorted(settings.remedy_allowed_groups)),
+                permissions.ttl,
+            )
         if not settings.remedy_allowed_users:
             logger.warning(
                 "REMEDY_ALLOWED_USERS is empty: nobody may run remedies, reveal PINs, snooze or "
@@ -255,6 +321,8 @@ async def build_web_app(
             logger.info("Seam webhooks on at %s", SEAM_WEBHOOK_PATH)
             events.resume_later()
         yield
+        if socket is not None:
+            await socket.stop()
         if scanner is not None:
             await scanner.stop()
         stopping.set()
@@ -270,6 +338,7 @@ async def build_web_app(
     webapp.cleanup_ctx.append(lifecycle)
     webapp[SERVICES_KEY] = services
     webapp[BOLT_KEY] = bolt
+    webapp[PERMISSIONS_KEY] = permissions
     return webapp
 
 
@@ -313,3 +382,4 @@ async def _recovery_loop(
 #: Where the web application keeps its `Services` and Bolt app (for tests).
 SERVICES_KEY = web.AppKey("services", Services)
 BOLT_KEY = web.AppKey("bolt", AsyncApp)
+PERMISSIONS_KEY = web.AppKey("permissions", Permissions)

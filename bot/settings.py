@@ -19,6 +19,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -26,6 +27,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 EVERYONE = "*"
 #: A Slack user id (`U…` or `W…`), as in `REMEDY_ALLOWED_USERS` and mentions.
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+#: A Slack user group id (`S…`), as `REMEDY_ALLOWED_USERS` also takes (Slack's page
+#: "usergroups.users.list").
+SLACK_USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+#: An app-level token (`xapp-1-A0123…-1234…-<hex>`), Slack's page "Using Socket Mode".
+SLACK_APP_TOKEN_SHAPE = re.compile(r"^xapp-\d+-[A-Z0-9]+-\d+-[A-Za-z0-9]+$")
 
 
 class SettingsError(Exception):
@@ -36,7 +42,8 @@ class Settings(BaseSettings):
     """All runtime settings. Field names map to upper-case environment variables.
 
     Required to serve: `SLACK_BOT_TOKEN` (must start with `xoxb-`, Bolt's single-workspace bot
-    token), `SLACK_SIGNING_SECRET`, `SEAM_API_KEY`. Times are in seconds.
+    token), `SLACK_SIGNING_SECRET`, `SEAM_API_KEY`. `SLACK_APP_TOKEN` (`xapp-…`) switches Slack
+    traffic to Socket Mode. Times are in seconds.
     """
 
     model_config = SettingsConfigDict(
@@ -50,11 +57,13 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr
     slack_signing_secret: SecretStr
     seam_api_key: SecretStr
+    slack_app_token: SecretStr | None = None
 
     slack_api_url: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
     seam_endpoint: AnyHttpUrl = AnyHttpUrl("https://connect.getseam.com")
 
     alert_channel: str | None = None
+    alert_routes: Path | None = None
     scan_interval_seconds: float = Field(default=900.0, ge=0)
     scanner: bool = True
     alert_remind_hours: float = Field(default=24.0, gt=0)
@@ -99,6 +108,21 @@ class Settings(BaseSettings):
             raise ValueError("must be a bot token starting with 'xoxb-'")
         return SecretStr(token)
 
+    @field_validator("slack_app_token", mode="before")
+    @classmethod
+    def _app_token_shape(cls, value: Any) -> Any:
+        """Socket Mode's app-level token (`xapp-…`, scope `connections:write`); blank = HTTP."""
+        token = _optional_secret(value)
+        if token is None:
+            return None
+        if not SLACK_APP_TOKEN_SHAPE.match(token):
+            hint = " (that is the bot token)" if token.startswith("xoxb-") else ""
+            raise ValueError(
+                "must be an app-level token starting with 'xapp-' (Basic Information -> "
+                f"App-Level Tokens, scope connections:write){hint}"
+            )
+        return SecretStr(token)
+
     @field_validator("slack_signing_secret", "seam_api_key")
     @classmethod
     def _not_blank(cls, value: SecretStr) -> SecretStr:
@@ -111,10 +135,9 @@ class Settings(BaseSettings):
     @classmethod
     def _webhook_secret_shape(cls, value: Any) -> Any:
         """Svix signing secrets are `whsec_<base64>` (Seam's page "Webhooks"); blank = off."""
-        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
+        text = _optional_secret(value)
+        if text is None:
             return None
-        text = str(raw).strip()
         body = text.removeprefix("whsec_")
         try:
             decoded = base64.b64decode(body, validate=True)
@@ -124,12 +147,21 @@ class Settings(BaseSettings):
             raise ValueError("must be the endpoint's Svix secret, whsec_ followed by base64")
         return SecretStr(text)
 
-    @field_validator("alert_channel", mode="before")
+    @field_validator("alert_channel", "alert_routes", mode="before")
     @classmethod
-    def _blank_channel_is_none(cls, value: Any) -> Any:
+    def _blank_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             return None
         return value.strip() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _routes_need_a_default(self) -> Settings:
+        """`ALERT_ROUTES` sends unmatched alerts to `ALERT_CHANNEL`, so it needs one."""
+        if self.alert_routes is not None and not self.alert_channel:
+            raise ValueError(
+                "ALERT_ROUTES needs ALERT_CHANNEL (the channel of alerts no rule matches)"
+            )
+        return self
 
     @field_validator("remedy_allowed_users", mode="before")
     @classmethod
@@ -141,9 +173,13 @@ class Settings(BaseSettings):
         users = frozenset(value)
         if EVERYONE in users:
             return frozenset({EVERYONE})
-        bad = sorted(u for u in users if not SLACK_USER_ID.match(u))
+        bad = sorted(
+            u for u in users if not (SLACK_USER_ID.match(u) or SLACK_USERGROUP_ID.match(u))
+        )
         if bad:
-            raise ValueError(f"not Slack user IDs (like U0123ABCD): {', '.join(bad)}")
+            raise ValueError(
+                f"not Slack user or user group IDs (like U0123ABCD, S0123ABCD): {', '.join(bad)}"
+            )
         return users
 
     @field_validator("log_level")
@@ -160,14 +196,34 @@ class Settings(BaseSettings):
         key = self.journal_key or self.slack_signing_secret
         return key.get_secret_value()
 
+    @property
+    def remedy_allowed_groups(self) -> frozenset[str]:
+        """The user group ids (`S…`) in `REMEDY_ALLOWED_USERS`, whose members may also act;
+        resolved by the Slack layer (`bot.slack.permissions`), never by `may_run_remedies`."""
+        return frozenset(u for u in self.remedy_allowed_users if SLACK_USERGROUP_ID.match(u))
+
     def may_run_remedies(self, user_id: str) -> bool:
-        """Whether a Slack user may run remedies, reveal PINs, snooze or acknowledge.
+        """Whether a Slack user may run remedies, reveal PINs, snooze or acknowledge, by the
+        plain user ids of `REMEDY_ALLOWED_USERS` (user groups need a Slack lookup:
+        `bot.slack.permissions.Permissions`).
 
         Fails closed: an empty `REMEDY_ALLOWED_USERS` means nobody; `*` means everyone.
         """
         if EVERYONE in self.remedy_allowed_users:
             return True
-        return bool(user_id) and user_id in self.remedy_allowed_users
+        return (
+            bool(user_id)
+            and bool(SLACK_USER_ID.match(user_id))
+            and (user_id in self.remedy_allowed_users)
+        )
+
+
+def _optional_secret(value: Any) -> str | None:
+    """An optional secret's text, stripped; None when unset or blank."""
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    return str(raw).strip()
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -186,11 +242,14 @@ def load_settings(**overrides: Any) -> Settings:
 def _one_line(exc: ValidationError) -> str:
     problems: list[str] = []
     for err in exc.errors():
-        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if not err["loc"]:  # a check across settings names them itself
+            problems.append(msg)
+            continue
+        name = str(err["loc"][0]).upper()
         if err["type"] == "missing":
             problems.append(f"{name} is required but not set")
         else:
-            msg = str(err["msg"]).removeprefix("Value error, ")
             problems.append(f"{name} is malformed: {msg}")
     return "configuration error: " + "; ".join(problems)
 

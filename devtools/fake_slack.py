@@ -16,6 +16,13 @@ What it enforces like Slack does (answering HTTP 200 `{"ok": false, "error": ...
 `message_not_found`, trigger_id expiry (3 s) and single use, view `hash_conflict`,
 `push_limit_reached`, `unknown_method`. Injected failures come from `fail_next`.
 
+Socket Mode (Slack's page "Using Socket Mode"): `apps.connections.open`, called with an app-level
+token (`xapp-…`; a bot token gets `not_allowed_token_type`, and an app token on any other method
+too), answers a one-use `ws://127.0.0.1:PORT/socket?ticket=…` URL served here. The fake greets
+each connection with `hello`, delivers envelopes with `deliver` (or anything at all with
+`send_socket`), and records every message the app sends back in `socket_received` (acks carry
+`envelope_id`; `wait_for_ack`).
+
 All times are seconds. Everything is single-event-loop; no threads.
 """
 
@@ -33,7 +40,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 __all__ = [
     "BOT_ID",
@@ -529,10 +536,18 @@ class FakeSlack:
             "message_ts", "thread_ts"?}`).
         views: modals by view id (current state); `home_views`: Home tab view by user id.
         users / channels: overrides for users.info / conversations.info by id.
+        usergroups: user group id (`S…`) -> member user ids, for `usergroups.users.list`
+            (an unknown id answers `no_such_subteam`).
+        closed_channels: channel ids the bot is not a member of: `chat.postMessage` there
+            answers `not_in_channel` (as Slack does without `chat:write.public` or in a
+            private channel), and `conversations.info` says `is_member: false`.
         listeners: zero-argument callables run after every recorded request, response_url
             post or `update_view` / `push_view` / `post_message` (e.g. a UI's change feed);
             they must not block, and an exception from one is ignored.
         revision: increases by one at each of those changes.
+        socket_received: Socket Mode: every message the app sent over the socket, parsed
+            (`{"envelope_id": …, "payload"?: …}` for acks; `{"_raw": text}` if not JSON).
+        socket_connections: Socket Mode: how many WebSockets were accepted so far.
         trigger_ttl: seconds a trigger_id stays valid (Slack: 3).
         response_url_limit: posts accepted per response_url key (None = unlimited; Slack: 5).
 
@@ -552,6 +567,12 @@ class FakeSlack:
         self.home_views: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
+        self.closed_channels: set[str] = set()
+        self.usergroups: dict[str, list[str]] = {}
+        self.socket_received: list[dict[str, Any]] = []
+        self.socket_connections = 0
+        self._socket_tickets: set[str] = set()
+        self._sockets: list[web.WebSocketResponse] = []
         self.revoked_tokens: set[str] = set()
         self.listeners: list[Callable[[], None]] = []
         self.revision = 0
@@ -575,6 +596,7 @@ class FakeSlack:
         app.router.add_route("GET", "/api/{method}", self._handle_api)
         app.router.add_route("POST", "/api/{method}", self._handle_api)
         app.router.add_route("POST", "/hooks/{key:.+}", self._handle_hook)
+        app.router.add_route("GET", "/socket", self._handle_socket)
         self._changed = asyncio.Condition()
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -588,6 +610,8 @@ class FakeSlack:
     async def stop(self) -> None:
         """Stop serving (recorded state is kept)."""
         runner, self._runner = self._runner, None
+        for ws in list(self._sockets):
+            await ws.close()
         if runner is not None:
             await runner.cleanup()
 
@@ -741,6 +765,98 @@ class FakeSlack:
             what=f"{count} call(s) to {method}",
         )
         return self.calls_to(method)
+
+    # ------------------------------------------------------------------ Socket Mode
+
+    @property
+    def socket_open(self) -> bool:
+        """Whether an app is connected over Socket Mode now."""
+        return any(not ws.closed for ws in self._sockets)
+
+    async def wait_for_socket(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Wait until an app is connected over Socket Mode (seconds)."""
+        await self.wait_for(lambda: self.socket_open, timeout, what="a Socket Mode connection")
+
+    async def send_socket(self, message: Mapping[str, Any] | str) -> None:
+        """Send one message (a dict as JSON, a str as is) on the newest open socket.
+
+        Raises:
+            RuntimeError: no app is connected.
+        """
+        open_sockets = [ws for ws in self._sockets if not ws.closed]
+        if not open_sockets:
+            raise RuntimeError("no Socket Mode connection")
+        text = message if isinstance(message, str) else json.dumps(message)
+        await open_sockets[-1].send_str(text)
+
+    async def deliver(
+        self,
+        kind: Literal["slash_commands", "interactive", "events_api"],
+        payload: Mapping[str, Any],
+        *,
+        envelope_id: str | None = None,
+    ) -> str:
+        """Deliver one envelope as Slack does (`{"envelope_id", "type", "payload",
+        "accepts_response_payload"}`; events also carry `retry_attempt` 0). Returns its id."""
+        eid = envelope_id or f"{secrets.token_hex(4)}-{secrets.token_hex(2)}-{next(self._ids)}"
+        envelope: dict[str, Any] = {
+            "envelope_id": eid,
+            "type": kind,
+            "payload": dict(payload),
+            "accepts_response_payload": kind != "events_api",
+        }
+        if kind == "events_api":
+            envelope.update(retry_attempt=0, retry_reason="")
+        await self.send_socket(envelope)
+        return eid
+
+    def ack_of(self, envelope_id: str) -> dict[str, Any] | None:
+        """The app's ack of one envelope, if it arrived."""
+        return next((m for m in self.socket_received if m.get("envelope_id") == envelope_id), None)
+
+    async def wait_for_ack(
+        self,
+        envelope_id: str,
+        timeout: float = 3.0,  # noqa: ASYNC109
+    ) -> dict[str, Any]:
+        """Wait for the app's ack of `envelope_id` (default: Slack's 3 seconds)."""
+        ack: dict[str, Any] = await self.wait_for(
+            lambda: self.ack_of(envelope_id), timeout, what=f"the ack of envelope {envelope_id}"
+        )
+        return ack
+
+    async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
+        ticket = request.query.get("ticket", "")
+        if ticket not in self._socket_tickets:
+            return web.Response(status=401, text="invalid_ticket")
+        self._socket_tickets.discard(ticket)  # one connection per URL, as Slack's
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        self.socket_connections += 1
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": sum(1 for s in self._sockets if not s.closed),
+                "debug_info": {"host": "fake-slack", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": APP_ID},
+            }
+        )
+        await self._notify()
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    data = json.loads(msg.data)
+                except ValueError:
+                    data = {"_raw": msg.data}
+                self.socket_received.append(data if isinstance(data, dict) else {"_raw": data})
+                await self._notify()
+        finally:
+            self._sockets.remove(ws)
+            await self._notify()
+        return ws
 
     def describe(self) -> str:
         """A readable summary of recorded calls and response_url posts (for failures)."""
@@ -907,7 +1023,7 @@ class FakeSlack:
         extra_headers: dict[str, str] = {}
         try:
             call.body = await self._parse_body(request)
-            self._check_auth(headers)
+            self._check_auth(headers, method)
             failure = self._take_failure(method)
             if failure is not None:
                 if failure.retry_after is not None:
@@ -921,7 +1037,7 @@ class FakeSlack:
                 call.response = {"ok": True, **handler(call.body)}
                 if method == "auth.test":
                     extra_headers["x-oauth-scopes"] = (
-                        "commands,chat:write,chat:write.public,users:read"
+                        "commands,chat:write,chat:write.public,users:read,usergroups:read"
                     )
         except _SlackError as e:
             call.response = {"ok": False, "error": e.error, **e.extra}
@@ -955,12 +1071,15 @@ class FakeSlack:
                     ) from None
         return params
 
-    def _check_auth(self, headers: Mapping[str, str]) -> None:
+    def _check_auth(self, headers: Mapping[str, str], method: str = "") -> None:
         auth = headers.get("authorization", "")
         if not auth:
             raise _SlackError("not_authed")
         token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else ""
-        if not token.startswith("xoxb-"):
+        wants_app_token = method == "apps.connections.open"
+        if token.startswith("xapp-") != wants_app_token and token.startswith(("xapp-", "xoxb-")):
+            raise _SlackError("not_allowed_token_type")
+        if not token.startswith("xapp-" if wants_app_token else "xoxb-"):
             raise _SlackError("invalid_auth")
         if token in self.revoked_tokens:
             raise _SlackError("token_revoked")
@@ -1083,6 +1202,8 @@ class FakeSlack:
 
     def _m_chat_postMessage(self, body: Mapping[str, Any]) -> dict[str, Any]:
         channel = self._require(body, "channel", "channel_not_found")
+        if channel in self.closed_channels:
+            raise _SlackError("not_in_channel")
         self._check_message_content(body, max_text=None)
         ts = self._next_ts()
         text = body.get("text")
@@ -1251,6 +1372,17 @@ class FakeSlack:
             }
         }
 
+    def _m_apps_connections_open(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        ticket = secrets.token_hex(16)
+        self._socket_tickets.add(ticket)
+        return {"url": f"ws://127.0.0.1:{self.port}/socket?ticket={ticket}"}
+
+    def _m_usergroups_users_list(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        group = self._require(body, "usergroup", "no_such_subteam")
+        if group not in self.usergroups:
+            raise _SlackError("no_such_subteam")
+        return {"users": list(self.usergroups[group])}
+
     def _m_conversations_info(self, body: Mapping[str, Any]) -> dict[str, Any]:
         channel = self._require(body, "channel", "channel_not_found")
         if channel in self.channels:
@@ -1263,7 +1395,7 @@ class FakeSlack:
                 "is_im": channel.startswith("D"),
                 "is_private": channel.startswith("G"),
                 "is_archived": False,
-                "is_member": True,
+                "is_member": channel not in self.closed_channels,
                 "context_team_id": TEAM_ID,
             }
         }

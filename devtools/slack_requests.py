@@ -16,12 +16,13 @@ import secrets
 import time
 from collections.abc import Mapping
 from typing import Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
 __all__ = [
     "block_actions_body",
+    "envelope_payload",
     "event_body",
     "signed_headers",
     "slash_command_body",
@@ -94,6 +95,20 @@ def slash_command_body(
         ("trigger_id", trigger_id),
     ]
     return urlencode(fields).encode("utf-8")
+
+
+def envelope_payload(body: bytes) -> dict[str, Any]:
+    """The Socket Mode `payload` Slack sends for the same request as an HTTP `body` built here:
+    a slash command's fields as an object, an interaction's `payload` JSON, an event's JSON."""
+    text = body.decode("utf-8")
+    if text.lstrip().startswith("{"):
+        event: dict[str, Any] = json.loads(text)
+        return event
+    fields = dict(parse_qsl(text, keep_blank_values=True))
+    if set(fields) == {"payload"}:
+        interaction: dict[str, Any] = json.loads(fields["payload"])
+        return interaction
+    return fields
 
 
 def _payload_body(payload: Mapping[str, Any]) -> bytes:

@@ -43,7 +43,14 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
         if name.lower().endswith("_proxy") or name.startswith(("SLACK_", "SEAM_")):
             monkeypatch.delenv(name, raising=False)
-    for name in ("ALERT_CHANNEL", "REMEDY_ALLOWED_USERS", "DATABASE_PATH", "DATABASE_URL", "PORT"):
+    for name in (
+        "ALERT_CHANNEL",
+        "ALERT_ROUTES",
+        "REMEDY_ALLOWED_USERS",
+        "DATABASE_PATH",
+        "DATABASE_URL",
+        "PORT",
+    ):
         monkeypatch.delenv(name, raising=False)
     yield
 
@@ -88,6 +95,7 @@ class Bot:
     seam: SeamFake
     http: httpx.AsyncClient
     _n: int = field(default=0)
+    web: web.Application | None = None
 
     async def post(
         self,
@@ -204,6 +212,7 @@ async def serve_bot(
             slack=slack,
             seam=seam_fake,
             http=http,
+            web=webapp,
         )
     await runner.cleanup()
 

@@ -67,6 +67,7 @@ from bot.domain.alert_plan import (
 from bot.domain.catalogue import Catalogue
 from bot.domain.findings import Finding, code_alert_key, device_alert_key, sort_findings
 from bot.domain.observation import Observation
+from bot.domain.routing import AlertRoutes, subject_for_code, subject_for_group
 from bot.seam.client import SeamClient
 from bot.seam.errors import SeamApiError
 from bot.seam.models import AccessCode, Device
@@ -325,7 +326,8 @@ class AlertService:
         store: alert state (survives restarts).
         channel_io: where messages go (`AlertChannel`).
         renderer: how alerts look (`AlertRenderer`).
-        channel: channel id for new alerts (`ALERT_CHANNEL`).
+        channel: channel id for new alerts (`ALERT_CHANNEL`); with `routes`, only for the
+            alerts no rule matches.
         catalogue: the remedy catalogue (problem titles in replies).
         seam: the Seam client `refresh_devices` reads with (required for it).
         remind_after: seconds an alert stays open before a thread reminder (ALERT_REMIND_HOURS).
@@ -334,6 +336,9 @@ class AlertService:
         reopen_window: seconds after resolving during which a returning problem edits the old
             message back to open instead of posting a new one (default: `remind_after`).
         clock: current time (aware UTC).
+        routes: `ALERT_ROUTES` rules (`bot.domain.routing`): the first matching rule names the
+            channel of a new alert (and of a storm digest of such alerts); None = every alert
+            to `channel`. A posted alert stays in the channel stored with it.
     """
 
     def __init__(
@@ -349,6 +354,7 @@ class AlertService:
         storm_threshold: int = 20,
         reopen_window: float | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        routes: AlertRoutes | None = None,
     ) -> None:
         self.store = store
         self.channel_io = channel_io
@@ -360,6 +366,7 @@ class AlertService:
         self.storm_threshold = storm_threshold
         self.reopen_window = remind_after if reopen_window is None else reopen_window
         self._clock = clock
+        self.routes = routes
         self._lock = asyncio.Lock()
         #: This service, as the holder of the short per-alert posting leases.
         self.instance = process_holder()
@@ -406,8 +413,13 @@ class AlertService:
             )
             return False
         message = self.renderer.door_refused(code, device, at=at)
+        channel = (
+            self.routes.route(subject_for_code(code, device)).channel
+            if self.routes is not None
+            else self.channel
+        )
         async with self._outside_reconcile():
-            delivery = await self._send(self.channel, message, alert_key=f"door:{access_code_id}")
+            delivery = await self._send(channel, message, alert_key=f"door:{access_code_id}")
         return delivery.status == "ok"
 
     async def remedy_settled(
@@ -518,11 +530,15 @@ class AlertService:
                     continue
                 fresh.append((group, rec))
         fresh.sort(key=lambda item: item[0].urgency_key())
-        if len(fresh) > self.storm_threshold:
-            await self._post_digest(fresh, ctx)
-        else:
-            for group, rec in fresh:
-                await self._post_new(group, rec, ctx)
+        by_channel: dict[str, list[tuple[AlertGroup, AlertRecord | None]]] = {}
+        for group, rec in fresh:
+            by_channel.setdefault(self._channel_for(group, ctx), []).append((group, rec))
+        for channel, new in by_channel.items():  # a storm is counted per channel
+            if len(new) > self.storm_threshold:
+                await self._post_digest(new, ctx, channel)
+            else:
+                for group, rec in new:
+                    await self._post_new(group, rec, ctx, channel)
 
         # 2. Alerts with a message: edit, wake, reopen, remind.
         for group in sorted(groups.values(), key=AlertGroup.urgency_key):
@@ -655,10 +671,26 @@ class AlertService:
         title = (code.name if code is not None else None) or f"Access code {group.access_code_id}"
         return title, device_name
 
-    async def _post_new(self, group: AlertGroup, rec: AlertRecord | None, ctx: _Context) -> None:
+    def _channel_for(self, group: AlertGroup, ctx: _Context) -> str:
+        """The channel a new alert goes to: the first matching `ALERT_ROUTES` rule's, else
+        `ALERT_CHANNEL`."""
+        if self.routes is None:
+            return self.channel
+        return self.routes.route(
+            subject_for_group(group, ctx.scan.devices.get(group.device_id))
+        ).channel
+
+    async def _post_new(
+        self,
+        group: AlertGroup,
+        rec: AlertRecord | None,
+        ctx: _Context,
+        channel: str | None = None,
+    ) -> None:
         """One message per problem, even when several processes reconcile at once: a short
         posting lease in the store (`post:<alert key>`), then the alert re-read (another
-        process may have posted it since this reconcile loaded the alerts)."""
+        process may have posted it since this reconcile loaded the alerts). `channel`: where
+        it goes (default: its route)."""
         lease = f"post:{group.key}"
         dead = dead_local_holder(await self.store.lease_holder(lease))
         if not await self.store.acquire_lease(
@@ -670,28 +702,30 @@ class AlertService:
             current = await self.store.alert(group.key)
             if current is not None and current.ts is not None and current.state != "resolved":
                 return  # posted by another process meanwhile; the next reconcile edits it
-            await self._post_once(group, rec, ctx)
+            await self._post_once(group, rec, ctx, channel or self._channel_for(group, ctx))
         finally:
             await self.store.release_lease(lease, self.instance)
 
-    async def _post_once(self, group: AlertGroup, rec: AlertRecord | None, ctx: _Context) -> None:
+    async def _post_once(
+        self, group: AlertGroup, rec: AlertRecord | None, ctx: _Context, channel: str
+    ) -> None:
         """Intent row first, then chat.postMessage, then the ts (see the module docstring)."""
         intent = self._intent(group, ctx)
         if rec is not None and rec.is_pending:
-            if self.channel in self._blocked:  # Slack already refused this reconcile
+            if channel in self._blocked:  # Slack already refused this reconcile
                 self._report.pending += 1
                 return
-            await self.store.note_post_attempt(group.key, channel=self.channel, at=ctx.now)
+            await self.store.note_post_attempt(group.key, channel=channel, at=ctx.now)
         else:
-            await self.store.begin_alert(intent, channel=self.channel, at=ctx.now)
+            await self.store.begin_alert(intent, channel=channel, at=ctx.now)
         message = self._render(group, self._status(group, None, ctx), ctx)
-        delivery = await self._send(self.channel, message, alert_key=group.key)
+        delivery = await self._send(channel, message, alert_key=group.key)
         if delivery.status != "ok" or delivery.ts is None:
             self._report.pending += 1
             return
         await self.store.set_alert_posted(
             group.key,
-            channel=self._channel_ids.get(self.channel, self.channel),
+            channel=self._channel_ids.get(channel, channel),
             ts=delivery.ts,
             content_hash=message.content_hash(),
             at=ctx.now,
@@ -721,7 +755,7 @@ class AlertService:
             if delivery.status == "not_found":
                 # Someone deleted the message: post the alert again.
                 await self.store.clear_alert_message(group.key)
-                await self._post_new(group, replace(rec, ts=None, content_hash=None), ctx)
+                await self._post_new(group, replace(rec, ts=None, content_hash=None), ctx, channel)
                 return
             if delivery.status == "ok":
                 await self.store.set_alert_rendered(group.key, digest)
@@ -764,7 +798,7 @@ class AlertService:
         message = self._render(group, self._status(group, None, ctx), ctx)
         delivery = await self._send(rec.channel, message, ts=rec.ts, alert_key=group.key)
         if delivery.status == "not_found":
-            await self._post_new(group, None, ctx)
+            await self._post_new(group, None, ctx, rec.channel)
             return
         if delivery.status != "ok":
             self._report.pending += 1
@@ -855,11 +889,14 @@ class AlertService:
     # ------------------------------------------------------------------ digests
 
     async def _post_digest(
-        self, fresh: Sequence[tuple[AlertGroup, AlertRecord | None]], ctx: _Context
+        self,
+        fresh: Sequence[tuple[AlertGroup, AlertRecord | None]],
+        ctx: _Context,
+        channel: str,
     ) -> None:
-        """A storm: one digest message instead of one message per new alert."""
+        """A storm: one digest message in `channel` instead of one message per new alert."""
         members = [self._intent(group, ctx) for group, _ in fresh]
-        digest_id = await self.store.begin_digest(members, channel=self.channel, at=ctx.now)
+        digest_id = await self.store.begin_digest(members, channel=channel, at=ctx.now)
         self._new_digests.add(digest_id)
         self._report.digested += len(members)
         logger.warning(
@@ -869,7 +906,7 @@ class AlertService:
         )
         digest = DigestRecord(
             digest_id=digest_id,
-            channel=self.channel,
+            channel=channel,
             ts=None,
             state="open",
             content_hash=None,

@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.catalogue import Catalogue
+from bot.domain.routing import AlertRoutes
 from bot.seam.client import SeamClient
 from bot.seam.models import AccessCode, Device
 from bot.services.alerting import AlertService, Delivery, Rendered
@@ -175,7 +176,7 @@ class SlackAlertChannel:
                     method,
                     channel,
                     error,
-                    " (invite the bot to the channel, or fix ALERT_CHANNEL)"
+                    " (invite the bot to the channel, or fix ALERT_CHANNEL / ALERT_ROUTES)"
                     if error in ("not_in_channel", "channel_not_found")
                     else "",
                 )
@@ -247,11 +248,12 @@ def slack_alert_service(
     pace_seconds: float | None = None,
     clock: Callable[[], datetime] = utcnow,
     pacer: ChannelPacer | None = None,
+    routes: AlertRoutes | None = None,
 ) -> AlertService:
     """An `AlertService` that posts Block Kit alerts to `channel` through `slack`.
 
     `pace_seconds` spaces writes to one channel (default `ALERT_PACE_SECONDS`; 0 in tests);
-    see `AlertService` for the other arguments.
+    `routes`: `ALERT_ROUTES` (other channels by rule); see `AlertService` for the others.
     """
     interval = ALERT_PACE_SECONDS if pace_seconds is None else pace_seconds
     return AlertService(
@@ -265,4 +267,5 @@ def slack_alert_service(
         storm_threshold=storm_threshold,
         reopen_window=reopen_window,
         clock=clock,
+        routes=routes,
     )

@@ -6,8 +6,10 @@ permission check, and Seam errors turned into replies.
   arbitrary server), puts `Services` into the Bolt context (`services_from`), and answers a
   redelivered Events API event (same `event_id`) with 200 and nothing else.
 * `requires_permission`: a listener decorator for every button and submission that changes a
-  lock, reveals a PIN, snoozes or acknowledges. A user outside `REMEDY_ALLOWED_USERS` is acked
-  and told politely (in the modal, for a submission); the listener never runs.
+  lock, reveals a PIN, snoozes or acknowledges. A user outside `REMEDY_ALLOWED_USERS` (its
+  user ids, or the members of its user groups: `bot.slack.permissions`) is acked and told
+  politely (in the modal, for a submission); the listener never runs. When a user group cannot
+  be read the answer is no, saying so (fail closed).
 * `replies_on_errors`: a listener decorator; a `SeamApiError` becomes the specific friendly
   message (`bot.slack.blocks.replies`), any other error a logged "something went wrong".
 """
@@ -28,12 +30,21 @@ from bot.services.container import Services
 from bot.slack.blocks.modals import message_modal
 from bot.slack.blocks.replies import internal_error_message, seam_failure_message
 from bot.slack.payloads import RemedyContext, parse_command_text, read_press, user_id_of
-from bot.slack.respond import refusal_message, response_url_allowed, send
+from bot.slack.permissions import Permission, Permissions
+from bot.slack.respond import (
+    permission_unavailable_message,
+    permission_unavailable_text,
+    refusal_message,
+    response_url_allowed,
+    send,
+)
 
 logger = logging.getLogger(__name__)
 
 #: The key under which `Services` sits in each Bolt context.
 CONTEXT_KEY = "services"
+#: The key under which the process's `Permissions` sits in each Bolt context.
+PERMISSIONS_KEY = "permissions"
 
 Next = Callable[[], Awaitable[Any]]
 F = TypeVar("F", bound=Callable[..., Awaitable[None]])
@@ -52,9 +63,10 @@ def services_from(context: AsyncBoltContext) -> Services:
 
 
 def global_middleware(
-    services: Services,
+    services: Services, permissions: Permissions | None = None
 ) -> Callable[[AsyncBoltContext, dict[str, Any], Next], Awaitable[Any]]:
-    """The app-wide middleware: response_url guard (400), then `Services` into the context."""
+    """The app-wide middleware: response_url guard (400), then `Services` (and the user group
+    aware `permissions`, when given) into the context."""
     api_url = str(services.settings.slack_api_url)
 
     async def middleware(context: AsyncBoltContext, body: dict[str, Any], next: Next) -> Any:
@@ -63,6 +75,8 @@ def global_middleware(
             logger.warning("rejected a request whose response_url is not Slack's (400)")
             return BoltResponse(status=400, body={"error": "bad response_url"})
         context[CONTEXT_KEY] = services
+        if permissions is not None:
+            context[PERMISSIONS_KEY] = permissions
         is_event = isinstance(body, dict) and body.get("type") == "event_callback"
         if is_event and not await _first_delivery(services, body):
             logger.info("Slack sent event %s again: nothing done twice", body.get("event_id"))
@@ -90,10 +104,12 @@ async def _first_delivery(services: Services, body: dict[str, Any]) -> bool:
 
 
 def requires_permission(listener: F) -> F:
-    """Decorate a listener so it runs only for users in `REMEDY_ALLOWED_USERS`.
+    """Decorate a listener so it runs only for users in `REMEDY_ALLOWED_USERS` (user ids, or
+    members of its user groups when the context has `Permissions`).
 
     Everyone else is acked and told politely, and the listener never runs: a button gets an
     ephemeral refusal; a modal submission (`view` in the payload) is answered inside the modal.
+    A user group Slack could not read refuses too, with a message saying the check failed.
     A decorator rather than listener middleware: Bolt answers 404 to a request whose listener
     middleware does not call `next()`, even after an ack.
     """
@@ -103,23 +119,42 @@ def requires_permission(listener: F) -> F:
         body: dict[str, Any] = kwargs["body"]
         services = services_from(kwargs["context"])
         user_id = user_id_of(body)
-        if services.remedies.may_run(user_id):
+        permission = await _permission(kwargs["context"], services, user_id)
+        if permission.allowed:
             await listener(**kwargs)
             return
         ack: AsyncAck = kwargs["ack"]
         if body.get("type") == "view_submission":
-            await _refuse_in_modal(ack, body, services, user_id)
+            await _refuse_in_modal(ack, body, services, user_id, permission)
             return
         await ack()
         logger.info("refused %s for %s", read_press(body).action_id, user_id)
         respond: AsyncRespond = kwargs["respond"]
-        await send(respond, refusal_message(), replace_original=False)
+        message = (
+            permission_unavailable_message(permission.reason)
+            if permission.verdict == "unavailable"
+            else refusal_message()
+        )
+        await send(respond, message, replace_original=False)
 
     return wrapper  # type: ignore[return-value]
 
 
+async def _permission(context: AsyncBoltContext, services: Services, user_id: str) -> Permission:
+    """The context's `Permissions` (user groups) when the app put one there, else the plain
+    `REMEDY_ALLOWED_USERS` check."""
+    permissions = context.get(PERMISSIONS_KEY)
+    if isinstance(permissions, Permissions):
+        return await permissions.check(user_id)
+    return Permission("allowed" if services.remedies.may_run(user_id) else "refused")
+
+
 async def _refuse_in_modal(
-    ack: AsyncAck, body: dict[str, Any], services: Services, user_id: str
+    ack: AsyncAck,
+    body: dict[str, Any],
+    services: Services,
+    user_id: str,
+    permission: Permission,
 ) -> None:
     view = body.get("view")
     raw = view.get("private_metadata") if isinstance(view, dict) else None
@@ -131,8 +166,10 @@ async def _refuse_in_modal(
         view=message_modal(
             ctx,
             remedy.title if remedy else "Not allowed",
-            ":no_entry: Only people listed in `REMEDY_ALLOWED_USERS` can run remedies. Nothing "
-            "was changed.",
+            f":no_entry: {permission_unavailable_text(permission.reason)}"
+            if permission.verdict == "unavailable"
+            else ":no_entry: Only people listed in `REMEDY_ALLOWED_USERS` can run remedies. "
+            "Nothing was changed.",
         ),
     )
 

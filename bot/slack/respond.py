@@ -88,6 +88,25 @@ def refusal_message() -> Message:
     )
 
 
+def permission_unavailable_message(reason: str) -> Message:
+    """The answer when a user group in `REMEDY_ALLOWED_USERS` could not be read (fail closed)."""
+    return notice_message(
+        "Could not check your permission",
+        permission_unavailable_text(reason),
+        emoji=":no_entry:",
+    )
+
+
+def permission_unavailable_text(reason: str) -> str:
+    """The words of `permission_unavailable_message` (also said inside a modal)."""
+    return (
+        "Slack did not say who is in the user group(s) allowed to run remedies "
+        f"(`{escape_mrkdwn(reason, 200)}`), so nothing was changed. Try again in a minute; if "
+        "this keeps happening, ask your admin to check the app's `usergroups:read` scope and "
+        "the group ids in `REMEDY_ALLOWED_USERS`."
+    )
+
+
 #: How an alert names a remedy's outcome, in a few words.
 OUTCOME_WORDS = {
     "success": "done",

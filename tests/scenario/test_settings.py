@@ -114,3 +114,65 @@ def test_a_star_lets_everyone_run_remedies(monkeypatch: pytest.MonkeyPatch) -> N
     assert s.may_run_remedies("U999") and s.may_run_remedies("W1")
     monkeypatch.setenv("REMEDY_ALLOWED_USERS", "")
     assert not load_settings().may_run_remedies("U111")
+
+
+def test_alert_routes_needs_alert_channel(monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in REQUIRED.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("ALERT_ROUTES", "routes.toml")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value) == (
+        "configuration error: ALERT_ROUTES needs ALERT_CHANNEL (the channel of alerts no rule "
+        "matches)"
+    )
+    monkeypatch.setenv("ALERT_CHANNEL", "C0ALERTS")
+    assert load_settings().alert_routes == Path("routes.toml")
+    monkeypatch.setenv("ALERT_ROUTES", "  ")
+    assert load_settings().alert_routes is None
+
+
+def test_allowed_users_take_user_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in REQUIRED.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("REMEDY_ALLOWED_USERS", "U111,S0OPS")
+    s = load_settings()
+    assert s.remedy_allowed_users == {"U111", "S0OPS"}
+    assert s.remedy_allowed_groups == {"S0OPS"}
+    # The settings alone never let a group id (or its members) through: Slack must say.
+    assert s.may_run_remedies("U111") and not s.may_run_remedies("S0OPS")
+    monkeypatch.setenv("REMEDY_ALLOWED_USERS", "U111,s0ops")
+    with pytest.raises(SettingsError, match=r"REMEDY_ALLOWED_USERS is malformed.*s0ops"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["xoxb-1-2-not-an-app-token", "xapp-1-", "xapp 1 A0 1 abc", "A0123-app-token", "xapp-1-a-b-c"],
+)
+def test_a_wrong_shaped_app_token_is_one_line_without_its_value(
+    monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    for k, v in REQUIRED.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("SLACK_APP_TOKEN", token)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    line = str(info.value)
+    assert line.startswith("configuration error: SLACK_APP_TOKEN is malformed: must be an")
+    assert "'xapp-'" in line and "\n" not in line and token not in line
+
+
+def test_app_token_blank_means_http_and_valid_means_socket_mode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for k, v in REQUIRED.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("SLACK_APP_TOKEN", " ")
+    assert load_settings().slack_app_token is None
+    token = "xapp-1-A0SOCKET1-1234567890123-0f1e2d3c4b5a6978"
+    monkeypatch.setenv("SLACK_APP_TOKEN", f" {token} ")
+    settings = load_settings()
+    assert settings.slack_app_token is not None
+    assert settings.slack_app_token.get_secret_value() == token
+    assert token not in repr(settings) and token not in str(settings.model_dump())
