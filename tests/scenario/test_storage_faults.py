@@ -188,6 +188,10 @@ async def test_disk_full_during_a_remedy_the_clicker_is_told_and_the_record_is_w
             try:
                 rows = [e for e in await store.audit_entries() if e.action == "update_pin"]
                 assert len(rows) == 1 and rows[0].outcome == "success"
+                for _ in range(50):  # closed right after the message is sent
+                    if not await store.journal_unfinished():
+                        break
+                    await asyncio.sleep(0.1)
                 assert await store.journal_unfinished() == []
                 assert await store.remedy_claim(f"code_lock:{code_id}") is None
             finally:
