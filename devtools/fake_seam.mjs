@@ -786,6 +786,24 @@ const buildScenario = (db, now) => {
     "device_offline",
   )
 
+  // 16. a healthy arrival (Arrivals first: the digest's "ready" state): set on the lock, no
+  // issue, starting in ~36 hours on the Schlage back door.
+  {
+    const s = now + 36 * HOUR
+    const e = s + 3 * DAY
+    addCode(
+      "healthy_arrival",
+      {
+        device_id: dev.back_door,
+        name: `Guest: Noah Kim (${stayLabel(s, e)})`,
+        code: "5186",
+        ...stay(s, e),
+        createdAgo: 3 * DAY,
+      },
+      "healthy",
+    )
+  }
+
   // --- a code in ANOTHER workspace (the fake's seeded workspace 1), to expose list leaks ------
   const foreignCodeId = stableUuid("access_code/foreign")
   db.addAccessCode({

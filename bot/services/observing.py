@@ -19,6 +19,12 @@ import logging
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
+from bot.domain.arrivals import (
+    DEFAULT_AT_RISK_HOURS,
+    Arrival,
+    arrivals_for_device,
+    predictive_findings,
+)
 from bot.domain.catalogue import Catalogue
 from bot.domain.findings import Finding, findings_for_device
 from bot.domain.observation import Observation
@@ -41,6 +47,7 @@ async def scan_workspace(
     concurrency: int = DEFAULT_CONCURRENCY,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     device_ids: Collection[str] | None = None,
+    at_risk_hours: float = DEFAULT_AT_RISK_HOURS,
 ) -> Observation:
     """Scan every device and code of the workspace once. Never raises for Seam failures.
 
@@ -52,6 +59,8 @@ async def scan_workspace(
         device_ids: scan only these devices (read with `/devices/get`), e.g. for a Re-check
             button. Such a scan is never `complete` and `covers` only those devices, so
             reconciling it leaves every other alert alone.
+        at_risk_hours: AT_RISK_HOURS, for the predictive "not set yet" check
+            (`bot.domain.arrivals.predictive_findings`, added per device beside Seam's own).
 
     Returns:
         A `Observation`; `complete` is False when anything could not be read.
@@ -82,6 +91,7 @@ async def scan_workspace(
     failed: set[str] = set()
     errors: list[str] = []
     findings: list[Finding] = []
+    arrivals: list[Arrival] = []
     dropped = 0
 
     async def one(device: Device) -> None:
@@ -111,6 +121,11 @@ async def scan_workspace(
         findings.extend(
             findings_for_device(device, own.values(), catalogue=catalogue, observed_at=clock())
         )
+        findings.extend(
+            _arrivals_first(
+                device, own.values(), findings, catalogue, clock(), at_risk_hours, arrivals
+            )
+        )
 
     await asyncio.gather(*(one(d) for d in devices.values()))
     order = {device_id: i for i, device_id in enumerate(devices)}
@@ -127,4 +142,26 @@ async def scan_workspace(
         errors=tuple(errors),
         seam_calls=seam.calls - calls_before,
         dropped_codes=dropped,
+        arrivals=tuple(sorted(arrivals, key=lambda a: (a.starts_at, a.access_code_id))),
     )
+
+
+def _arrivals_first(
+    device: Device,
+    codes: Collection[AccessCode],
+    findings: list[Finding],
+    catalogue: Catalogue,
+    now: datetime,
+    at_risk_hours: float,
+    arrivals: list[Arrival],
+) -> list[Finding]:
+    """Arrivals first: this device's predictive findings (returned) and its compact arrivals
+    (appended to `arrivals`), from the codes just listed and the device's `findings` so far."""
+    found = [f for f in findings if f.device_id == device.device_id]
+    predicted = predictive_findings(
+        device, codes, catalogue=catalogue, now=now, at_risk_hours=at_risk_hours
+    )
+    arrivals.extend(
+        arrivals_for_device(device, codes, [*found, *predicted], catalogue=catalogue, now=now)
+    )
+    return predicted
