@@ -12,6 +12,7 @@ import logging
 import re
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AnyHttpUrl,
@@ -26,6 +27,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 EVERYONE = "*"
 #: A Slack user id (`U…` or `W…`), as in `REMEDY_ALLOWED_USERS` and mentions.
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+#: A Slack user group id (`S…`), as in `ESCALATION_MENTION`.
+SLACK_USER_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+_CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 class SettingsError(Exception):
@@ -64,6 +68,11 @@ class Settings(BaseSettings):
     seam_webhook_secret: SecretStr | None = None
     journal_key: SecretStr | None = None
     remedy_recovery_seconds: float = Field(default=60.0, ge=2, le=3600)
+
+    at_risk_hours: float = Field(default=24.0, gt=0, le=216)
+    digest_time: str = "08:00"
+    timezone: str = "UTC"
+    escalation_mention: Annotated[tuple[str, ...], NoDecode] = ()
 
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"
@@ -124,6 +133,39 @@ class Settings(BaseSettings):
             raise ValueError(f"not Slack user IDs (like U0123ABCD): {', '.join(bad)}")
         return users
 
+    @field_validator("digest_time", mode="before")
+    @classmethod
+    def _clock_time(cls, value: Any) -> Any:
+        text = str(value).strip() if value is not None else ""
+        match = _CLOCK_TIME.match(text)
+        if not match:
+            raise ValueError("must be a 24-hour time HH:MM, like 08:00")
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+    @field_validator("timezone", mode="before")
+    @classmethod
+    def _iana_zone(cls, value: Any) -> Any:
+        text = str(value).strip() if value is not None else ""
+        if not text:
+            return "UTC"
+        try:
+            ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name, like Europe/Paris or UTC") from None
+        return text
+
+    @field_validator("escalation_mention", mode="before")
+    @classmethod
+    def _mentions(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        parts = value.split(",") if isinstance(value, str) else list(value)
+        found = tuple(dict.fromkeys(str(p).strip() for p in parts if str(p).strip()))
+        bad = [p for p in found if not (SLACK_USER_ID.match(p) or SLACK_USER_GROUP_ID.match(p))]
+        if bad:
+            raise ValueError(f"not a Slack user group ID (S…) or user IDs (U…): {', '.join(bad)}")
+        return found
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -137,6 +179,15 @@ class Settings(BaseSettings):
         (a key is derived from it)."""
         key = self.journal_key or self.slack_signing_secret
         return key.get_secret_value()
+
+    def zone(self) -> ZoneInfo:
+        """`TIMEZONE` as a `ZoneInfo` (validated at load)."""
+        return ZoneInfo(self.timezone)
+
+    def digest_clock(self) -> tuple[int, int]:
+        """`DIGEST_TIME` as `(hour, minute)` in `TIMEZONE`."""
+        hour, _, minute = self.digest_time.partition(":")
+        return int(hour), int(minute)
 
     def may_run_remedies(self, user_id: str) -> bool:
         """Whether a Slack user may run remedies, reveal PINs, snooze or acknowledge.
