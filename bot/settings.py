@@ -137,9 +137,11 @@ class Settings(BaseSettings):
     @classmethod
     def _clock_time(cls, value: Any) -> Any:
         text = str(value).strip() if value is not None else ""
+        if text.lower() in ("off", "none"):
+            return "off"
         match = _CLOCK_TIME.match(text)
         if not match:
-            raise ValueError("must be a 24-hour time HH:MM, like 08:00")
+            raise ValueError("must be a 24-hour time HH:MM, like 08:00, or off")
         return f"{int(match.group(1)):02d}:{match.group(2)}"
 
     @field_validator("timezone", mode="before")
@@ -180,12 +182,23 @@ class Settings(BaseSettings):
         key = self.journal_key or self.slack_signing_secret
         return key.get_secret_value()
 
+    def escalation_mentions(self) -> str | None:
+        """`ESCALATION_MENTION` as Slack mrkdwn: `<!subteam^S…>` for a user group, `<@U…>` for
+        users (Slack's page "Formatting text for app surfaces", mentions); None when unset."""
+        parts = [
+            f"<!subteam^{m}>" if SLACK_USER_GROUP_ID.match(m) else f"<@{m}>"
+            for m in self.escalation_mention
+        ]
+        return " ".join(parts) or None
+
     def zone(self) -> ZoneInfo:
         """`TIMEZONE` as a `ZoneInfo` (validated at load)."""
         return ZoneInfo(self.timezone)
 
-    def digest_clock(self) -> tuple[int, int]:
-        """`DIGEST_TIME` as `(hour, minute)` in `TIMEZONE`."""
+    def digest_clock(self) -> tuple[int, int] | None:
+        """`DIGEST_TIME` as `(hour, minute)` in `TIMEZONE`; None when it is `off`."""
+        if self.digest_time == "off":
+            return None
         hour, _, minute = self.digest_time.partition(":")
         return int(hour), int(minute)
 
