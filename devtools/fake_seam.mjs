@@ -1139,12 +1139,18 @@ const isParentIssue = (issue) =>
  */
 const settleAfterChange = (db, path, params, snapshot) => {
   const byId = (id) => db.access_codes.find((ac) => ac.access_code_id === id)
-  const clear = (code, keep) =>
+  // A code whose last error Seam clears by re-programming the lock is then on it ("set"), as
+  // after a new PIN below (otherwise the bot's "not on the lock yet" check would rightly stay).
+  const clear = (code, keep) => {
+    const errors = (code.errors ?? []).filter(keep)
+    const cleared = errors.length < (code.errors ?? []).length
     db.updateAccessCode({
       access_code_id: code.access_code_id,
-      errors: (code.errors ?? []).filter(keep),
+      errors,
       warnings: (code.warnings ?? []).filter((w) => keep({ ...w, error_code: w.warning_code })),
+      ...(cleared && errors.length === 0 && code.is_managed !== false ? { status: "set" } : {}),
     })
+  }
   if (path === "/access_codes/update" && params.code != null) {
     const code = byId(params.access_code_id)
     if (code != null) {
