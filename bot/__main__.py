@@ -2,7 +2,8 @@
 
 `python -m bot webhook register --url https://.../seam/webhook` creates the Seam webhook and
 prints its secret (for `SEAM_WEBHOOK_SECRET`); `python -m bot webhook list` shows them;
-`python -m bot status` shows the last Seam event and scans.
+`python -m bot status` shows the last Seam event and scans. `python -m bot digest --once` posts
+the pre-arrival digest (every arrival in the next 72 h, OK / at risk / failing) now.
 
 `python -m bot scan --once [--post]` runs one Seam scan and prints the findings as a table
 (`--post` also posts, updates and resolves the alerts in ALERT_CHANNEL); exit 1 if the scan was
@@ -35,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     register.add_argument("--url", required=True, help="https://<your host>/seam/webhook")
     webhook_sub.add_parser("list", help="show the Seam webhooks of this workspace")
     sub.add_parser("status", help="last Seam event, last scans, and whether webhooks are on")
+    digest = sub.add_parser("digest", help="the pre-arrival digest (every arrival in 72 h)")
+    digest.add_argument(
+        "--once", action="store_true", required=True, help="post it to ALERT_CHANNEL now"
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -65,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.webhook_command == "register":
             return asyncio.run(register_webhook(settings, args.url))
         return asyncio.run(list_webhooks(settings))
+    if args.command == "digest":
+        import asyncio
+
+        from bot.cli import run_digest
+
+        return asyncio.run(run_digest(settings))
     if args.command == "status":
         import asyncio
 

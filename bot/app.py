@@ -31,11 +31,13 @@ from bot.domain.routing import AlertRoutes, load_routes
 from bot.seam.client import SeamClient
 from bot.services.alerting import AlertService
 from bot.services.container import Services
+from bot.services.digest import PreArrivalDigest
 from bot.services.events import EventService, WebhookHealth
 from bot.services.scanning import Scanner
 from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.alert_channel import slack_alert_service
+from bot.slack.arrivals import slack_pre_arrival_digest
 from bot.slack.client import build_slack_client
 from bot.slack.http_guard import slack_request_guard
 from bot.slack.middleware import global_middleware
@@ -55,6 +57,7 @@ __all__ = [
     "SLACK_EVENTS_PATH",
     "build_alert_service",
     "build_app",
+    "build_digest",
     "build_scanner",
     "build_seam_client",
     "build_slack_client",
@@ -135,6 +138,29 @@ def build_alert_service(
         storm_threshold=settings.alert_storm_threshold,
         pace_seconds=pace_seconds,
         routes=load_alert_routes(settings),
+        at_risk_hours=settings.at_risk_hours,
+        escalation_mention=settings.escalation_mentions(),
+    )
+
+
+def build_digest(
+    services: Services, slack: AsyncWebClient, *, pace_seconds: float | None = None
+) -> PreArrivalDigest | None:
+    """The pre-arrival digest for `ALERT_CHANNEL` (DIGEST_TIME in TIMEZONE), or None when
+    `ALERT_CHANNEL` is not set. Its daily schedule is started by whoever runs the scanner."""
+    settings = services.settings
+    if not settings.alert_channel:
+        return None
+    return slack_pre_arrival_digest(
+        services.store,
+        slack,
+        settings.alert_channel,
+        seam=services.seam,
+        catalogue=services.catalogue,
+        tz=settings.zone(),
+        at=settings.digest_clock(),
+        at_risk_hours=settings.at_risk_hours,
+        pace_seconds=pace_seconds,
     )
 
 
@@ -166,6 +192,7 @@ def build_scanner(
         alerts=build_alert_service(services, slack, pace_seconds=pace_seconds),
         interval=settings.scan_interval_seconds,
         webhook_health=health,
+        at_risk_hours=settings.at_risk_hours,
     )
 
 
@@ -295,6 +322,9 @@ async def build_web_app(
                 ", ".join(routes.channels[1:]) or "-",
                 routes.default_channel,
             )
+        services.digest = build_digest(services, bolt.client)
+        if scanner is not None and services.digest is not None:
+            services.digest.start()  # daily at DIGEST_TIME; a missed one is posted now
         stopping = asyncio.Event()
         recovery = asyncio.create_task(
             _recovery_loop(services, bolt.client, stopping), name="remedy-recovery"
@@ -325,6 +355,8 @@ async def build_web_app(
             await socket.stop()
         if scanner is not None:
             await scanner.stop()
+        if services.digest is not None:
+            await services.digest.stop()
         stopping.set()
         await asyncio.wait({recovery}, timeout=10)
         recovery.cancel()

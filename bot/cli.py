@@ -31,11 +31,19 @@ from bot.services.observing import scan_workspace
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.services.digest import PreArrivalDigest
     from bot.services.scanning import Scanner
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["format_findings", "list_webhooks", "register_webhook", "run_cli", "status"]
+__all__ = [
+    "format_findings",
+    "list_webhooks",
+    "register_webhook",
+    "run_cli",
+    "run_digest",
+    "status",
+]
 
 
 _COLUMNS = (("DEVICE", 26), ("CODE", 30), ("PROBLEM", 36), ("KIND", 7), ("SCOPE", 7))
@@ -135,7 +143,7 @@ async def run_cli(settings: Settings, *, once: bool, post: bool, out: TextIO | N
             scan = await scan_workspace(seam, catalogue=catalogue)
             out.write(format_findings(scan))
             return 0 if scan.complete else 1
-        from bot.app import build_alert_service, build_slack_client
+        from bot.app import build_alert_service, build_digest, build_slack_client
         from bot.services.container import Services
         from bot.services.scanning import Scanner
         from bot.store import Store
@@ -143,14 +151,16 @@ async def run_cli(settings: Settings, *, once: bool, post: bool, out: TextIO | N
         store = await Store.open(settings.database_target())
         try:
             services = Services(settings=settings, seam=seam, catalogue=catalogue, store=store)
+            slack = build_slack_client(settings)
             scanner = Scanner(
                 seam,
                 catalogue=catalogue,
-                alerts=build_alert_service(services, build_slack_client(settings)),
+                alerts=build_alert_service(services, slack),
                 interval=settings.scan_interval_seconds if not once else 60.0,
+                at_risk_hours=settings.at_risk_hours,
             )
             if not once:
-                await _serve_scanner(scanner)
+                await _serve_scanner(scanner, build_digest(services, slack))
                 return 0
             try:
                 outcome = await scanner.run_once()
@@ -167,19 +177,60 @@ async def run_cli(settings: Settings, *, once: bool, post: bool, out: TextIO | N
             await store.close()
 
 
-async def _serve_scanner(scanner: Scanner) -> None:
-    """Run the scanner until SIGTERM or SIGINT, then stop it cleanly."""
+async def _serve_scanner(scanner: Scanner, digest: PreArrivalDigest | None = None) -> None:
+    """Run the scanner (and the daily pre-arrival digest) until SIGTERM or SIGINT, then stop
+    them cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     scanner.start()
+    if digest is not None:
+        digest.start()
     logger.info("scanner running every %.0f s; stop with SIGTERM or Ctrl-C", scanner.interval)
     try:
         await stop.wait()
     finally:
         await scanner.stop()
+        if digest is not None:
+            await digest.stop()
+
+
+async def run_digest(settings: Settings, out: TextIO | None = None) -> int:
+    """`python -m bot digest --once`: post the pre-arrival digest to ALERT_CHANNEL now (the
+    content the daily one has; it counts as today's, so the server does not post another).
+
+    Exit 0 when posted, 1 when Seam could not be read or Slack refused it, 2 without
+    ALERT_CHANNEL.
+    """
+    from bot.app import build_digest, build_slack_client
+    from bot.services.container import Services
+    from bot.store import Store
+
+    out = out or sys.stdout
+    if not settings.alert_channel:
+        print(
+            "seam-code-doctor: the digest needs ALERT_CHANNEL (a channel ID such as C0123456789)",
+            file=sys.stderr,
+        )
+        return 2
+    async with SeamClient.from_settings(settings) as seam:
+        store = await Store.open(settings.database_target())
+        try:
+            services = Services(
+                settings=settings, seam=seam, catalogue=default_catalogue(), store=store
+            )
+            digest = build_digest(services, build_slack_client(settings))
+            assert digest is not None  # ALERT_CHANNEL is set
+            outcome = await digest.post_now()
+        finally:
+            await store.close()
+    out.write(
+        f"Pre-arrival digest for {outcome.day.isoformat()} ({settings.timezone}): "
+        f"{outcome.arrivals} arrival(s); {outcome.detail}\n"
+    )
+    return 0 if outcome.posted else 1
 
 
 async def register_webhook(settings: Settings, url: str, out: TextIO | None = None) -> int:

@@ -12,6 +12,7 @@ import logging
 import re
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AnyHttpUrl,
@@ -27,11 +28,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 EVERYONE = "*"
 #: A Slack user id (`U…` or `W…`), as in `REMEDY_ALLOWED_USERS` and mentions.
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-#: A Slack user group id (`S…`), as `REMEDY_ALLOWED_USERS` also takes (Slack's page
-#: "usergroups.users.list").
+#: A Slack user group id (`S…`), as `REMEDY_ALLOWED_USERS` and `ESCALATION_MENTION` take
+#: (Slack's page "usergroups.users.list").
 SLACK_USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 #: An app-level token (`xapp-1-A0123…-1234…-<hex>`), Slack's page "Using Socket Mode".
 SLACK_APP_TOKEN_SHAPE = re.compile(r"^xapp-\d+-[A-Z0-9]+-\d+-[A-Za-z0-9]+$")
+_CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 class SettingsError(Exception):
@@ -75,6 +77,11 @@ class Settings(BaseSettings):
     seam_webhook_secret: SecretStr | None = None
     journal_key: SecretStr | None = None
     remedy_recovery_seconds: float = Field(default=60.0, ge=2, le=3600)
+
+    at_risk_hours: float = Field(default=24.0, gt=0, le=216)
+    digest_time: str = "08:00"
+    timezone: str = "UTC"
+    escalation_mention: Annotated[tuple[str, ...], NoDecode] = ()
 
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"
@@ -182,6 +189,41 @@ class Settings(BaseSettings):
             )
         return users
 
+    @field_validator("digest_time", mode="before")
+    @classmethod
+    def _clock_time(cls, value: Any) -> Any:
+        text = str(value).strip() if value is not None else ""
+        if text.lower() in ("off", "none"):
+            return "off"
+        match = _CLOCK_TIME.match(text)
+        if not match:
+            raise ValueError("must be a 24-hour time HH:MM, like 08:00, or off")
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+    @field_validator("timezone", mode="before")
+    @classmethod
+    def _iana_zone(cls, value: Any) -> Any:
+        text = str(value).strip() if value is not None else ""
+        if not text:
+            return "UTC"
+        try:
+            ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name, like Europe/Paris or UTC") from None
+        return text
+
+    @field_validator("escalation_mention", mode="before")
+    @classmethod
+    def _mentions(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        parts = value.split(",") if isinstance(value, str) else list(value)
+        found = tuple(dict.fromkeys(str(p).strip() for p in parts if str(p).strip()))
+        bad = [p for p in found if not (SLACK_USER_ID.match(p) or SLACK_USERGROUP_ID.match(p))]
+        if bad:
+            raise ValueError(f"not a Slack user group ID (S…) or user IDs (U…): {', '.join(bad)}")
+        return found
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -201,6 +243,26 @@ class Settings(BaseSettings):
         """The user group ids (`S…`) in `REMEDY_ALLOWED_USERS`, whose members may also act;
         resolved by the Slack layer (`bot.slack.permissions`), never by `may_run_remedies`."""
         return frozenset(u for u in self.remedy_allowed_users if SLACK_USERGROUP_ID.match(u))
+
+    def escalation_mentions(self) -> str | None:
+        """`ESCALATION_MENTION` as Slack mrkdwn: `<!subteam^S…>` for a user group, `<@U…>` for
+        users (Slack's page "Formatting text for app surfaces", mentions); None when unset."""
+        parts = [
+            f"<!subteam^{m}>" if SLACK_USERGROUP_ID.match(m) else f"<@{m}>"
+            for m in self.escalation_mention
+        ]
+        return " ".join(parts) or None
+
+    def zone(self) -> ZoneInfo:
+        """`TIMEZONE` as a `ZoneInfo` (validated at load)."""
+        return ZoneInfo(self.timezone)
+
+    def digest_clock(self) -> tuple[int, int] | None:
+        """`DIGEST_TIME` as `(hour, minute)` in `TIMEZONE`; None when it is `off`."""
+        if self.digest_time == "off":
+            return None
+        hour, _, minute = self.digest_time.partition(":")
+        return int(hour), int(minute)
 
     def may_run_remedies(self, user_id: str) -> bool:
         """Whether a Slack user may run remedies, reveal PINs, snooze or acknowledge, by the

@@ -776,6 +776,24 @@ const buildScenario = (db, now) => {
     "device_offline",
   )
 
+  // 16. a healthy arrival (Arrivals first: the digest's "ready" state): set on the lock, no
+  // issue, starting in ~36 hours on the Schlage back door.
+  {
+    const s = now + 36 * HOUR
+    const e = s + 3 * DAY
+    addCode(
+      "healthy_arrival",
+      {
+        device_id: dev.back_door,
+        name: `Guest: Noah Kim (${stayLabel(s, e)})`,
+        code: "5186",
+        ...stay(s, e),
+        createdAgo: 3 * DAY,
+      },
+      "healthy",
+    )
+  }
+
   // --- a code in ANOTHER workspace (the fake's seeded workspace 1), to expose list leaks ------
   const foreignCodeId = stableUuid("access_code/foreign")
   db.addAccessCode({
@@ -1111,12 +1129,18 @@ const isParentIssue = (issue) =>
  */
 const settleAfterChange = (db, path, params, snapshot) => {
   const byId = (id) => db.access_codes.find((ac) => ac.access_code_id === id)
-  const clear = (code, keep) =>
+  // A code whose last error Seam clears by re-programming the lock is then on it ("set"), as
+  // after a new PIN below (otherwise the bot's "not on the lock yet" check would rightly stay).
+  const clear = (code, keep) => {
+    const errors = (code.errors ?? []).filter(keep)
+    const cleared = errors.length < (code.errors ?? []).length
     db.updateAccessCode({
       access_code_id: code.access_code_id,
-      errors: (code.errors ?? []).filter(keep),
+      errors,
       warnings: (code.warnings ?? []).filter((w) => keep({ ...w, error_code: w.warning_code })),
+      ...(cleared && errors.length === 0 && code.is_managed !== false ? { status: "set" } : {}),
     })
+  }
   if (path === "/access_codes/update" && params.code != null) {
     const code = byId(params.access_code_id)
     if (code != null) {

@@ -80,6 +80,7 @@ _TRY: tuple[tuple[str, str, str], ...] = (
     ("offline_guest", "Lock offline with codes on it", "Unit 3A Front Door (August)"),
     ("no_space", "No space for another code", "Lobby Keypad (Schlage)"),
     ("constraints_violated", "PIN breaks the lock's rules", "Unit 2B Back Door (Schlage)"),
+    ("delay_warning", "Guest code not on the lock yet (at risk)", "Garage Entry, starts in ~20 h"),
     ("healthy_guest", "A healthy code, for comparison", "Unit 2B Back Door (Schlage)"),
 )
 

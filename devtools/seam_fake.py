@@ -46,6 +46,11 @@ managed codes (`ids["codes"]`; `ids["issues"][key]` names the error/warning code
     offline_guest                 unit_3a     copied device_offline (is_device_error), backup
                                   available, time_bound starting in ~8 h
     offline_housekeeping          unit_3a     copied device_offline (is_device_error), ongoing
+    healthy_arrival               back_door   healthy, "Guest: Noah Kim (…)", set, time_bound
+                                  starting in ~36 h (an arrival that is ready)
+predictive ("at risk") findings the seed produces: at_risk_not_set on delay_warning (status
+setting, no error, starts in ~20 h), at_risk_lock_offline and at_risk_low_battery (battery
+status low) on unit_3a, at_risk_slots on lobby (4 of 4 slots used, no_space still to set).
 unmanaged codes (`ids["unmanaged"]`, is_managed false, status set):
     owner_code     back_door   "Owner's code", PIN 2580 (the duplicate's twin)
     landlord_code  front_door  "Landlord", PIN 8642

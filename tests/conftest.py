@@ -193,10 +193,13 @@ async def serve_bot(
         seam_api_key=seam_fake.api_key,
         seam_endpoint=seam_fake.url,
         slack_api_url=slack.api_url,
-        database_path=tmp_path / "bot.sqlite3",
-        database_url=await database_url(tmp_path / "bot.sqlite3"),
-        scan_interval_seconds=0,
-        **{"remedy_allowed_users": "*", **overrides},
+        **{
+            "remedy_allowed_users": "*",
+            "database_path": tmp_path / "bot.sqlite3",
+            "database_url": await database_url(tmp_path / "bot.sqlite3"),
+            "scan_interval_seconds": 0,
+            **overrides,
+        },
     )
     webapp = await build_web_app(settings)
     runner = web.AppRunner(webapp, access_log=None)

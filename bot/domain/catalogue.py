@@ -41,6 +41,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "BOT_CODE_PREFIX",
     "CATALOGUE_PATH",
     "Catalogue",
     "CatalogueEntry",
@@ -60,6 +61,9 @@ EXPLANATION_MAX = 400
 REMEDY_MAX = 500
 MESSAGE_MAX = 300  # Seam's message is clipped to this many characters in a generic entry
 GENERIC_CODE_MAX = 200  # an unknown code longer than this is clipped on the generic entry
+#: Codes of the bot's own predictive checks ("at risk", before Seam reports an error) start with
+#: this and have `status = "bot"`: they are never Seam codes (Seam's codes never use it).
+BOT_CODE_PREFIX = "at_risk_"
 
 _CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # Slack mrkdwn control characters. Catalogue text never contains them, so it is safe to post
@@ -122,7 +126,8 @@ class CatalogueEntry(BaseModel):
         related: tuple[str, ...]  other catalogued codes; legacy -> current equivalent first
         explains: tuple[str, ...] device/account errors: the code-level problems they cause
                                   (folded into the lock's alert while this is active)
-        status: "current" | "legacy"        per seam-codes.json (current = newest Seam API)
+        status: "current" | "legacy" | "bot"  per seam-codes.json (current = newest Seam API);
+                                  "bot": the bot's own predictive check (code `at_risk_…`)
         applies_to: frozenset of "access_code" / "device" (where Seam puts the code)
         is_generic: bool          True only for the fallback built for an unknown code
 
@@ -142,7 +147,7 @@ class CatalogueEntry(BaseModel):
     actions: tuple[RemedyAction, ...] = Field(min_length=1)
     related: tuple[str, ...] = ()
     explains: tuple[str, ...] = ()
-    status: Literal["current", "legacy"]
+    status: Literal["current", "legacy", "bot"]
     applies_to: frozenset[AppliesTo] = Field(min_length=1)
     is_generic: bool = False
 
@@ -175,6 +180,22 @@ class CatalogueEntry(BaseModel):
     def is_parent_cause(self) -> bool:
         """True for device- and account-level problems, the parents of code-level symptoms."""
         return self.scope is not Scope.CODE
+
+    @property
+    def is_bot_check(self) -> bool:
+        """True for the bot's own predictive checks (`at_risk_…`, status "bot"), not Seam's."""
+        return self.status == "bot"
+
+    @model_validator(mode="after")
+    def _bot_codes_are_marked(self) -> CatalogueEntry:
+        if self.is_generic:
+            return self  # an unknown code Seam sent is quoted as it is
+        if (self.status == "bot") != self.code.startswith(BOT_CODE_PREFIX):
+            raise ValueError(
+                f"status 'bot' and the code prefix {BOT_CODE_PREFIX!r} go together (the bot's "
+                "own checks only)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _explains_only_on_parents(self) -> CatalogueEntry:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.domain.arrivals import Arrival
 from bot.domain.findings import Finding
 from bot.seam.models import AccessCode, Device
 
@@ -55,6 +56,9 @@ class Observation:
         errors: one line per failure (no secrets, no PINs).
         seam_calls: Seam HTTP requests this scan made (retries included).
         dropped_codes: codes ignored because their device_id was not the device being listed.
+        arrivals: compact arrivals (time-bound codes starting within 72 h, with their state)
+            of the covered devices, soonest first (`bot.domain.arrivals`); the digest, the
+            arrivals command and the App Home read these, never `codes`.
     """
 
     started_at: datetime
@@ -69,6 +73,7 @@ class Observation:
     errors: tuple[str, ...] = ()
     seam_calls: int = 0
     dropped_codes: int = 0
+    arrivals: tuple[Arrival, ...] = ()
 
     @property
     def complete(self) -> bool:

@@ -51,7 +51,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -63,6 +63,12 @@ from bot.domain.alert_plan import (
     DigestItem,
     is_worse,
     plan_alerts,
+)
+from bot.domain.arrivals import (
+    DEFAULT_AT_RISK_HOURS,
+    Escalation,
+    due_escalation,
+    in_final_hour,
 )
 from bot.domain.catalogue import Catalogue
 from bot.domain.findings import Finding, code_alert_key, device_alert_key, sort_findings
@@ -235,6 +241,13 @@ class AlertRenderer(Protocol):
         """Thread reply: a change that was still being made has settled."""
         ...
 
+    def escalation_reply(
+        self, step: Escalation, *, starts_at: datetime | None, mention: str | None, titles: str
+    ) -> Rendered:
+        """Thread reply: check-in is near (T-24 h / T-4 h / T-1 h) and this is still open;
+        `mention` (ESCALATION_MENTION as mrkdwn) only where due."""
+        ...
+
 
 #: Seconds a process may take to post one new alert before another process may post it (a
 #: process killed mid-post leaves the alert pending; it is posted once this lapses).
@@ -284,6 +297,7 @@ class ReconcileReport:
     digests: int = 0
     digested: int = 0
     left_alone: int = 0
+    escalated: int = 0
     slack_calls: int = 0
     errors: list[str] = field(default_factory=list)
     rendered: set[str] = field(default_factory=set)
@@ -305,6 +319,7 @@ class ReconcileReport:
                 ("digests", self.digests),
                 ("digested", self.digested),
                 ("left_alone", self.left_alone),
+                ("escalated", self.escalated),
                 ("slack_calls", self.slack_calls),
             )
             if value
@@ -339,6 +354,10 @@ class AlertService:
         routes: `ALERT_ROUTES` rules (`bot.domain.routing`): the first matching rule names the
             channel of a new alert (and of a storm digest of such alerts); None = every alert
             to `channel`. A posted alert stays in the channel stored with it.
+        at_risk_hours: AT_RISK_HOURS for the predictive checks of `refresh_devices`' reads.
+        escalation_mention: ESCALATION_MENTION as mrkdwn (`<!subteam^S…>`, `<@U…>`), named in
+            the T-4 h and T-1 h escalations; None names nobody.
+        escalate: raise open alerts again in their thread at T-24 h, T-4 h and T-1 h.
     """
 
     def __init__(
@@ -355,8 +374,16 @@ class AlertService:
         reopen_window: float | None = None,
         clock: Callable[[], datetime] = _utcnow,
         routes: AlertRoutes | None = None,
+        at_risk_hours: float = DEFAULT_AT_RISK_HOURS,
+        escalation_mention: str | None = None,
+        escalate: bool = True,
     ) -> None:
         self.store = store
+        self.at_risk_hours = at_risk_hours
+        self.escalation_mention = escalation_mention
+        self.escalate = escalate
+        self.listeners: list[Callable[[Observation, ReconcileReport], Awaitable[None]]] = []
+        """Called after every reconcile (e.g. the App Home's re-publish); errors are logged."""
         self.channel_io = channel_io
         self.renderer = renderer
         self.channel = channel
@@ -453,7 +480,10 @@ class AlertService:
         if self.seam is None or not device_ids:
             return None
         observation = await scan_workspace(
-            self.seam, catalogue=self.catalogue, device_ids=list(dict.fromkeys(device_ids))
+            self.seam,
+            catalogue=self.catalogue,
+            device_ids=list(dict.fromkeys(device_ids)),
+            at_risk_hours=self.at_risk_hours,
         )
         return await self.reconcile(observation, annotation=annotation)
 
@@ -476,7 +506,12 @@ class AlertService:
                 await self._reconcile(scan, annotation)
             finally:
                 report, self._report = self._report, ReconcileReport()
-            return report
+        for listener in self.listeners:
+            try:
+                await listener(scan, report)
+            except Exception:
+                logger.exception("an alert listener failed after a reconcile")
+        return report
 
     # ------------------------------------------------------------------ the algorithm
 
@@ -744,6 +779,7 @@ class AlertService:
         woke_for: list[Finding] = []
         if rec.state == "snoozed":
             expired = rec.snoozed_until is None or rec.snoozed_until <= ctx.now
+            expired = expired or in_final_hour(group.starts_in)  # never hidden past T-1 h
             woke_for = is_worse(group, ctx.before)
             if expired or woke_for:
                 await self.store.wake_alert(group.key, ctx.now)
@@ -765,12 +801,41 @@ class AlertService:
                         group.key, title=title, device_name=device_name
                     )
                 self._report.updated += 1
+        await self._escalate(group, rec, ctx)
         if woke_for:
             titles = [self._title(f) for f in woke_for]
             if await self._reply(channel, ts, self.renderer.woke_reply(titles)):
                 self._report.woke += 1
             return
         await self._maybe_remind(group, rec, ctx)
+
+    async def _escalate(self, group: AlertGroup, rec: AlertRecord, ctx: _Context) -> None:
+        """Raise an open alert again in its thread as check-in nears (T-24 h, T-4 h, T-1 h),
+        each once per start time; the most urgent crossed threshold only (a late scan posts one
+        reply, not three). ESCALATION_MENTION is named at T-4 h and T-1 h unless the alert was
+        acknowledged; a snoozed alert is not raised (its snooze ends at T-1 h). The urgency
+        badge itself is the alert's own edit (its band changes at these same bounds)."""
+        if not self.escalate or rec.state == "snoozed" or group.folded_into is not None:
+            return
+        if rec.ts is None or rec.channel is None:
+            return
+        starts_at = _soonest_start(group, ctx)
+        if starts_at is None:
+            return
+        raised = await self.store.escalations_raised(group.key, starts_at)
+        step, passed = due_escalation(group.starts_in, raised)
+        if step is None:
+            return
+        mention = self.escalation_mention if step.mention and rec.state != "acknowledged" else None
+        titles = ", ".join(self._title(f) for f in sort_findings(group.all_findings)[:3])
+        reply = self.renderer.escalation_reply(
+            step, starts_at=starts_at, mention=mention, titles=titles
+        )
+        if await self._reply(rec.channel, rec.ts, reply):
+            await self.store.record_escalations(
+                group.key, starts_at, [t.seconds for t in passed], at=ctx.now
+            )
+            self._report.escalated += 1
 
     async def _maybe_remind(self, group: AlertGroup, rec: AlertRecord, ctx: _Context) -> None:
         if rec.state != "open" or group.folded_into is not None or rec.ts is None:
@@ -1088,3 +1153,19 @@ class _Context:
     now: datetime
     first_seen: Mapping[str, datetime]
     before: Mapping[str, FingerprintRecord]
+
+
+def _soonest_start(group: AlertGroup, ctx: _Context) -> datetime | None:
+    """The `starts_at` of the soonest code the alert concerns (its own code, or the lock's
+    affected codes), from the codes or the compact arrivals the observation kept."""
+    ids = [group.access_code_id] if group.access_code_id else [cid for cid, _ in group.affected]
+    arrivals = {a.access_code_id: a.starts_at for a in ctx.scan.arrivals}
+    starts = []
+    for cid in ids:
+        code = ctx.codes.get(cid or "")
+        start = (
+            code.starts_at if code is not None and code.is_time_bound else arrivals.get(cid or "")
+        )
+        if start is not None and start > ctx.now:
+            starts.append(start)
+    return min(starts) if starts else None

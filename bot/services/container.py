@@ -8,6 +8,7 @@ from bot.domain.catalogue import Catalogue
 from bot.seam.client import SeamClient
 from bot.services.admission import WorkGate
 from bot.services.alerting import AlertService, Annotation, ReconcileReport
+from bot.services.digest import PreArrivalDigest
 from bot.services.events import EventService, WebhookHealth
 from bot.services.remedy_runner import RemedyRunner
 from bot.settings import Settings
@@ -52,6 +53,8 @@ class Services:
         return await self.alerts.refresh_devices(device_ids, annotation=annotation)
 
     webhook_health: WebhookHealth | None = None
+    digest: PreArrivalDigest | None = None
+    """The pre-arrival digest (ALERT_CHANNEL set); its daily schedule runs with the scanner."""
 
     def webhook_warning(self) -> str | None:
         """The current "webhooks look silent" warning, if any (`WebhookHealth`)."""

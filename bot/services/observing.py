@@ -23,6 +23,12 @@ import logging
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
+from bot.domain.arrivals import (
+    DEFAULT_AT_RISK_HOURS,
+    Arrival,
+    arrivals_for_device,
+    predictive_findings,
+)
 from bot.domain.catalogue import Catalogue
 from bot.domain.findings import Finding, findings_for_device
 from bot.domain.observation import Observation, keeps_model
@@ -45,6 +51,7 @@ async def scan_workspace(
     concurrency: int = DEFAULT_CONCURRENCY,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     device_ids: Collection[str] | None = None,
+    at_risk_hours: float = DEFAULT_AT_RISK_HOURS,
 ) -> Observation:
     """Scan every device and code of the workspace once. Never raises for Seam failures.
 
@@ -56,6 +63,8 @@ async def scan_workspace(
         device_ids: scan only these devices (read with `/devices/get`), e.g. for a Re-check
             button. Such a scan is never `complete` and `covers` only those devices, so
             reconciling it leaves every other alert alone.
+        at_risk_hours: AT_RISK_HOURS, for the predictive "not set yet" check
+            (`bot.domain.arrivals.predictive_findings`, added per device beside Seam's own).
 
     Returns:
         A `Observation`; `complete` is False when anything could not be read.
@@ -87,6 +96,7 @@ async def scan_workspace(
     failed: set[str] = set()
     errors: list[str] = []
     findings: list[Finding] = []
+    arrivals: list[Arrival] = []
     dropped = 0
 
     async def one(device: Device) -> None:
@@ -113,8 +123,10 @@ async def scan_workspace(
             own.setdefault((code.access_code_id, code.device_id), code)
         now = clock()
         covered.add(device.device_id)
+        mine = findings_for_device(device, own.values(), catalogue=catalogue, observed_at=now)
+        findings.extend(mine)
         findings.extend(
-            findings_for_device(device, own.values(), catalogue=catalogue, observed_at=now)
+            _arrivals_first(device, own.values(), mine, catalogue, now, at_risk_hours, arrivals)
         )
         troubled = bool(device.errors or device.warnings)
         for i, (key, code) in enumerate(own.items()):
@@ -138,4 +150,26 @@ async def scan_workspace(
         errors=tuple(errors),
         seam_calls=seam.calls - calls_before,
         dropped_codes=dropped,
+        arrivals=tuple(sorted(arrivals, key=lambda a: (a.starts_at, a.access_code_id))),
     )
+
+
+def _arrivals_first(
+    device: Device,
+    codes: Collection[AccessCode],
+    findings: list[Finding],
+    catalogue: Catalogue,
+    now: datetime,
+    at_risk_hours: float,
+    arrivals: list[Arrival],
+) -> list[Finding]:
+    """Arrivals first: this device's predictive findings (returned) and its compact arrivals
+    (appended to `arrivals`), from the codes just listed and the device's `findings` so far."""
+    found = [f for f in findings if f.device_id == device.device_id]
+    predicted = predictive_findings(
+        device, codes, catalogue=catalogue, now=now, at_risk_hours=at_risk_hours
+    )
+    arrivals.extend(
+        arrivals_for_device(device, codes, [*found, *predicted], catalogue=catalogue, now=now)
+    )
+    return predicted

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.domain.arrivals import DEFAULT_AT_RISK_HOURS
 from bot.domain.catalogue import Catalogue
 from bot.domain.observation import Observation, ScanResult
 from bot.seam.client import SeamClient
@@ -78,6 +79,7 @@ class Scanner:
         sleep: the sleep used between iterations (tests).
         webhook_health: warns when Seam webhooks are configured but silent while scans find
             changes (None: webhooks are off).
+        at_risk_hours: AT_RISK_HOURS (the predictive "not set yet" check of each scan).
     """
 
     def __init__(
@@ -92,8 +94,10 @@ class Scanner:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         webhook_health: WebhookHealth | None = None,
+        at_risk_hours: float = DEFAULT_AT_RISK_HOURS,
     ) -> None:
         self.seam = seam
+        self.at_risk_hours = at_risk_hours
         self.webhook_health = webhook_health
         self.catalogue = catalogue
         self.alerts = alerts
@@ -132,7 +136,11 @@ class Scanner:
         renewing = asyncio.create_task(self._keep_lease()) if self.alerts is not None else None
         try:
             scan = await scan_workspace(
-                self.seam, catalogue=self.catalogue, concurrency=self.concurrency, clock=self._clock
+                self.seam,
+                catalogue=self.catalogue,
+                concurrency=self.concurrency,
+                clock=self._clock,
+                at_risk_hours=self.at_risk_hours,
             )
         finally:
             if renewing is not None:

@@ -21,12 +21,14 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.arrivals import Escalation
 from bot.domain.catalogue import Catalogue
 from bot.domain.routing import AlertRoutes
 from bot.seam.client import SeamClient
 from bot.seam.models import AccessCode, Device
 from bot.services.alerting import AlertService, Delivery, Rendered
 from bot.slack.blocks import alerts as blocks
+from bot.slack.blocks.arrivals import escalation_reply as _escalation_reply
 from bot.slack.blocks.common import Message
 from bot.store import StateStore, utcnow
 
@@ -222,6 +224,12 @@ class BlockKitAlertRenderer:
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
 
+    def escalation_reply(
+        self, step: Escalation, *, starts_at: datetime | None, mention: str | None, titles: str
+    ) -> Message:
+        """Thread reply as check-in nears (`bot.slack.blocks.arrivals.escalation_reply`)."""
+        return _escalation_reply(step, starts_at=starts_at, mention=mention, problem_titles=titles)
+
     def code_alert(self, *args: Any, **kwargs: Any) -> Message:
         """One access code's alert (`code_alert_message` with this catalogue)."""
         return blocks.code_alert_message(*args, catalogue=self.catalogue, **kwargs)
@@ -249,11 +257,13 @@ def slack_alert_service(
     clock: Callable[[], datetime] = utcnow,
     pacer: ChannelPacer | None = None,
     routes: AlertRoutes | None = None,
+    **options: Any,
 ) -> AlertService:
     """An `AlertService` that posts Block Kit alerts to `channel` through `slack`.
 
     `pace_seconds` spaces writes to one channel (default `ALERT_PACE_SECONDS`; 0 in tests);
-    `routes`: `ALERT_ROUTES` (other channels by rule); see `AlertService` for the others.
+    `routes`: `ALERT_ROUTES` (other channels by rule); see `AlertService` for the other
+    arguments (`options`: `at_risk_hours`, `escalation_mention`, `escalate`).
     """
     interval = ALERT_PACE_SECONDS if pace_seconds is None else pace_seconds
     return AlertService(
@@ -268,4 +278,5 @@ def slack_alert_service(
         reopen_window=reopen_window,
         clock=clock,
         routes=routes,
+        **options,
     )

@@ -14,6 +14,7 @@ This package imports only the stdlib, aiosqlite and `bot.domain`: never services
 remedies or the app.
 """
 
+from bot.store.arrivals import ArrivalDigestRecord, ArrivalStore
 from bot.store.errors import StoreCorruptError, StoreError, StoreSchemaError
 from bot.store.migrations import SCHEMA_VERSION
 from bot.store.protocols import (
@@ -54,6 +55,8 @@ __all__ = [
     "AlertRecord",
     "AlertState",
     "AlertStore",
+    "ArrivalDigestRecord",
+    "ArrivalStore",
     "AuditEntry",
     "AuditLog",
     "ClaimState",

@@ -224,6 +224,36 @@ _V7_REMEDY_LIVENESS = Migration(
     statements=("ALTER TABLE remedy_journal ADD COLUMN touched_at TEXT",),
 )
 
+_V8_ARRIVALS_FIRST = Migration(
+    version=8,
+    description="arrival_digests (one pre-arrival digest a day), alert_escalations, home_views",
+    statements=(
+        # One row per local day (TIMEZONE) whose pre-arrival digest was claimed / posted.
+        """CREATE TABLE IF NOT EXISTS arrival_digests (
+    day TEXT PRIMARY KEY,           -- YYYY-MM-DD in TIMEZONE
+    channel TEXT NOT NULL,
+    ts TEXT,                        -- NULL until chat.postMessage answered
+    claimed_at TEXT NOT NULL,
+    posted_at TEXT,
+    content_hash TEXT
+)""",
+        # Escalations raised in an alert's thread (T-24 h, T-4 h, T-1 h), once per start time.
+        """CREATE TABLE IF NOT EXISTS alert_escalations (
+    alert_key TEXT NOT NULL,
+    starts_at TEXT NOT NULL,
+    threshold INTEGER NOT NULL,     -- seconds before starts_at
+    at TEXT NOT NULL,
+    PRIMARY KEY (alert_key, starts_at, threshold)
+)""",
+        # Who opened the App Home tab, and when (re-published while recent).
+        """CREATE TABLE IF NOT EXISTS home_views (
+    user_id TEXT PRIMARY KEY,
+    opened_at TEXT NOT NULL,
+    published_at TEXT
+)""",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_AUDIT_AND_CLAIMS,
     _V2_ALERTS_SCANS_LEASES,
@@ -232,6 +262,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V5_REMEDY_WATCHES,
     _V6_REMEDY_JOURNAL,
     _V7_REMEDY_LIVENESS,
+    _V8_ARRIVALS_FIRST,
 )
 
 #: The schema version this code writes and expects (the newest migration's).

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from bot.domain.alert_plan import AlertActivity
 from bot.domain.findings import Finding
+from bot.store.arrivals import ArrivalStore
 from bot.store.records import (
     AlertIntent,
     AlertRecord,
@@ -386,6 +387,7 @@ class StateStore(
     EventLog,
     WatchStore,
     JournalStore,
+    ArrivalStore,
     Protocol,
 ):
     """All of the bot's persistent state: every area above, plus `close()`."""

@@ -29,6 +29,7 @@ import aiosqlite
 
 from bot.domain.alert_plan import AlertActivity
 from bot.domain.findings import Finding
+from bot.store.arrivals import ArrivalSqlMixin
 from bot.store.errors import StoreCorruptError, StoreError
 from bot.store.migrations import SCHEMA_VERSION, migrate
 from bot.store.records import (
@@ -112,7 +113,7 @@ class _Row:
         return self.time(column) if self._row[column] else None
 
 
-class Store:
+class Store(ArrivalSqlMixin):
     """The bot's SQLite store, a `StateStore`: `await Store.open(path)`, later `await close()`.
 
     The constructor only wraps an open connection (schema not checked): use `open`.

@@ -139,6 +139,9 @@ def clock() -> Clock:
 
 
 def manager(store: Store, slack: FakeSlack, clock: Clock, **kw: Any) -> AlertManager:
+    # Escalation as check-in nears has its own tests (test_arrivals_first.py); here the
+    # thread replies counted are the reminders, wake-ups and resolutions only.
+    kw.setdefault("escalate", False)
     client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
     return AlertManager(store, client, CHANNEL, catalogue=CAT, pace_seconds=0, clock=clock, **kw)
 

@@ -248,8 +248,11 @@ async def test_device_outage_is_one_device_alert(
         m for m in roots(slack) if m["metadata"]["event_payload"]["alert_key"] == device_key
     )
     text = str(alert["blocks"])
-    assert "Unit 2B Back Door" in alert["text"] and "3 access codes affected" in text
+    # 3 codes carry the copied offline error; the arrivals within 72 h (Tom, and Noah, whose
+    # code is set) are named by the predictive "lock offline with arrivals" check.
+    assert "Unit 2B Back Door" in alert["text"] and "4 access codes affected" in text
     assert "Tom Becker" in text and "Emma Wilson" in text and "Dog walker" in text
+    assert "Noah Kim" in text and "Lock offline with arrivals coming" in text
     assert "held back" in text  # the folded failure to set
 
     # The lock is back: the device alert resolves; the codes that kept their own alerts are
@@ -303,7 +306,9 @@ async def test_seam_outage_mid_scan_resolves_nothing_it_did_not_see(
         seen = scan.saw_code(code_id) and rec.device_id in scan.covered_device_ids
         assert (code_id in resolved_now) == seen
     assert report.resolved == len(resolved_now) < len(fixed)
-    assert len(slack.calls_to("chat.update")) == updates + report.resolved
+    # (a fixed lobby code also clears that lock's predictive slots risk: one edit, no resolve)
+    assert report.updated <= 1
+    assert len(slack.calls_to("chat.update")) == updates + report.resolved + report.updated
 
     # Seam is back: the rest resolve; no false "resolved" was ever posted in between.
     report = await scan_and_reconcile(seam, manager)

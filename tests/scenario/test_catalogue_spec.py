@@ -102,6 +102,19 @@ def test_every_spec_code_has_an_entry(
     assert not wrong_object, f"entries should list applies_to {applies!r}: {wrong_object}"
 
 
+def test_the_bots_own_codes_are_not_seams(openapi: dict[str, Any], catalogue: Catalogue) -> None:
+    """The predictive checks' codes (status "bot", `at_risk_…`) are the bot's own: no Seam
+    list in the spec or in seam-codes.json has them, so they can never shadow a Seam code."""
+    bot = {e.code for e in catalogue.entries() if e.is_bot_check}
+    assert len(bot) >= 5
+    in_spec = set().union(*(enumerated_codes(openapi, s, f) for s, f, *_ in SPEC_LISTS))  # type: ignore[arg-type]
+    assert not bot & in_spec
+    data = json.loads(SEAM_CODES_JSON.read_text(encoding="utf-8"))
+    seam = {item["code"] for name in LISTS for item in data[name]}
+    assert not bot & seam
+    assert all(code.startswith("at_risk_") for code in bot)
+
+
 def test_spec_walker_follows_compositions_and_refs() -> None:
     spec: dict[str, Any] = {
         "components": {

@@ -526,7 +526,10 @@ async def test_large_scenario_scans_fully_and_honours_the_workspace_outage() -> 
 
         failing = await fake.bulk_update("access_codes", {"errors": []}, only="failing", limit=10)
         assert len(failing) == 10
-        assert len((await scan_workspace(seam, catalogue=CAT)).findings) == 20
+        after = (await scan_workspace(seam, catalogue=CAT)).findings
+        assert len([f for f in after if f.source == "scan"]) == 20
+        # A cleared code still "unset" that starts within AT_RISK_HOURS is at risk (predictive).
+        assert {f.problem for f in after if f.source == "predictive"} <= {"at_risk_not_set"}
 
         await fake.simulate_outage(["/access_codes/list"])
         scan = await scan_workspace(seam, catalogue=CAT)

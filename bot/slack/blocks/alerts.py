@@ -139,7 +139,8 @@ def _problem_block(finding: Finding, entry: CatalogueEntry) -> SectionBlock:
     )
     lines = [head, _safe(entry.explanation, 800), f"*What to do:* {_safe(entry.remedy, 900)}"]
     if finding.message and not entry.is_generic:
-        lines.append(f"_Seam says:_ {escape_mrkdwn(finding.message, 400)}")
+        said = "The bot's check" if finding.source == "predictive" else "Seam says"
+        lines.append(f"_{said}:_ {escape_mrkdwn(finding.message, 400)}")
     return SectionBlock(text=MarkdownTextObject(text="\n".join(lines)[:3000]))
 
 
@@ -243,6 +244,8 @@ def code_alert_message(
     device_name = _device_name(device, device_id)
     worst = _worst(findings)
     verb = "failing" if worst == "error" else "warning"
+    if all(f.source == "predictive" for f in findings):
+        verb = "at risk"  # only the bot's own checks, before Seam reports anything
     managed = "" if code is None or code.is_managed else " · _unmanaged (created outside Seam)_"
     pin = f" · PIN {mask_pin(code.code)}" if code is not None else ""
     lines = [

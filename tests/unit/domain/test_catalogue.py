@@ -405,7 +405,7 @@ def test_get_and_codes() -> None:
     assert "kwikset_unable_to_confirm_code" in errors & warnings
     assert CAT.codes() == errors | warnings
     assert CAT.codes("bogus") == set()
-    assert len(CAT) == len(CAT.entries()) == 116
+    assert len(CAT) == len(CAT.entries()) == 122  # 116 Seam codes + 6 of the bot's own
     assert default_catalogue() is CAT
 
 
@@ -486,6 +486,47 @@ def test_lookup_never_raises_property(code: str, kind: Kind | str, message: str 
     assert not re.search(r"[<>&]", entry.title + entry.explanation + entry.remedy)
     assert len(entry.title) <= 60 and len(entry.explanation) <= 400
     assert entry.actions
+
+
+# --- the bot's own predictive checks ------------------------------------------------------
+
+BOT_CODES = {
+    "at_risk_not_set",
+    "at_risk_lock_offline",
+    "at_risk_no_backup",
+    "at_risk_slots",
+    "at_risk_low_battery",
+    "at_risk_flaky_connection",
+}
+
+
+def test_the_bots_own_checks_are_marked_as_such() -> None:
+    bot = {e.code for e in CAT.entries() if e.is_bot_check}
+    assert bot == BOT_CODES
+    for entry in CAT.entries():
+        assert entry.is_bot_check == entry.code.startswith("at_risk_"), entry.code
+        if entry.is_bot_check:
+            assert entry.status == "bot" and entry.kind is Kind.WARNING
+            assert "the bot's own" in entry.explanation, entry.code
+            assert not entry.explains
+
+
+def test_a_seam_status_on_an_at_risk_code_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[[entry]]\ncode = "at_risk_x"\nkind = "warning"\nstatus = "current"\n'
+        'applies_to = ["access_code"]\nscope = "code"\nblocking = false\ntitle = "T"\n'
+        'explanation = "E."\nremedy = "R."\nactions = ["recheck"]\n'
+    )
+    with pytest.raises(ValueError, match="status 'bot'"):
+        load_catalogue(path)
+    path.write_text(
+        path.read_text().replace('code = "at_risk_x"', 'code = "x"').replace('"current"', '"bot"')
+    )
+    with pytest.raises(ValueError, match="status 'bot'"):
+        load_catalogue(path)
+    # an unknown code Seam sends that happens to look like ours still gets a generic entry
+    assert CAT.lookup("at_risk_from_seam", "error").is_generic
 
 
 def test_entries_are_frozen() -> None:

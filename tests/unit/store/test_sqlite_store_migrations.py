@@ -28,7 +28,7 @@ T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 def test_migrations_are_numbered_from_one_without_gaps() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert SCHEMA_VERSION == MIGRATIONS[-1].version == 7
+    assert SCHEMA_VERSION == MIGRATIONS[-1].version == 8
     assert all(m.statements and m.description for m in MIGRATIONS)
 
 

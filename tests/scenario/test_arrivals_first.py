@@ -1,0 +1,410 @@
+"""Arrivals first, end to end: at-risk findings, the pre-arrival digest, escalation.
+
+The official Seam fake (seeded scenario, restored between tests), the loopback Slack fake and
+real SQLite files; escalation runs on synthetic scans with a fake clock.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytest_asyncio
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.cli import run_cli, run_digest
+from bot.domain.catalogue import default_catalogue
+from bot.seam.client import SeamClient
+from bot.services.observing import scan_workspace
+from bot.settings import Settings, load_settings
+from bot.slack.alert_channel import slack_alert_service
+from bot.slack.arrivals import slack_pre_arrival_digest
+from bot.store import Store
+from devtools.fake_slack import FakeSlack, validate_blocks
+from devtools.seam_fake import SeamFake
+from tests.scenario.test_alerts import Clock, code, device, err, make_scan
+from tests.support.fixtures import seam_fake, seam_fake_process  # noqa: F401
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+CAT = default_catalogue()
+CHANNEL = "CARRIVALS"
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def slack() -> AsyncIterator[FakeSlack]:
+    """A fresh Slack fake per test."""
+    async with FakeSlack() as fake:
+        yield fake
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def seam(seam_fake: SeamFake) -> AsyncIterator[SeamClient]:  # noqa: F811
+    async with SeamClient(seam_fake.api_key, seam_fake.url, max_read_attempts=1) as client:
+        yield client
+
+
+def client(slack: FakeSlack) -> AsyncWebClient:
+    return AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
+
+
+def roots(slack: FakeSlack, channel: str = CHANNEL) -> list[dict[str, Any]]:
+    return slack.messages(channel, include_replies=False)
+
+
+def by_key(slack: FakeSlack, channel: str = CHANNEL) -> dict[str, dict[str, Any]]:
+    return {m["metadata"]["event_payload"]["alert_key"]: m for m in roots(slack, channel)}
+
+
+def replies(slack: FakeSlack, ts: str, channel: str = CHANNEL) -> list[dict[str, Any]]:
+    return [m for m in slack.messages(channel) if m.get("thread_ts") == ts and m["ts"] != ts]
+
+
+def text_of(message: dict[str, Any]) -> str:
+    return message.get("text", "") + json.dumps(message.get("blocks", []), ensure_ascii=False)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def settings_for(fake: SeamFake, slack: FakeSlack, tmp_path: Path, **kw: Any) -> Settings:
+    return load_settings(
+        slack_bot_token="xoxb-test",
+        slack_signing_secret="secret",
+        seam_api_key=fake.api_key,
+        seam_endpoint=fake.url,
+        slack_api_url=slack.api_url,
+        database_path=tmp_path / "bot.sqlite3",
+        alert_channel=CHANNEL,
+        **kw,
+    )
+
+
+# ------------------------------------------------------------------------------ at risk
+
+
+async def test_a_code_not_set_5_h_before_it_starts_is_alerted_at_risk_and_resolves_when_set(
+    seam_fake: SeamFake,  # noqa: F811
+    seam: SeamClient,
+    slack: FakeSlack,
+    tmp_path: Path,
+) -> None:
+    now = datetime.now(UTC)
+    added = await seam_fake.add_access_code(
+        device_id=seam_fake.ids["devices"]["side_gate"],
+        name="Guest: Lena Berg",
+        code="3719",
+        type="time_bound",
+        starts_at=iso(now + timedelta(hours=5)),
+        ends_at=iso(now + timedelta(days=3)),
+        status="setting",
+    )
+    code_id = added["access_code_id"]
+    store = await Store.open(tmp_path / "s.sqlite3")
+    try:
+        alerts = slack_alert_service(store, client(slack), CHANNEL, catalogue=CAT, pace_seconds=0)
+        report = await alerts.reconcile(await scan_workspace(seam, catalogue=CAT))
+        assert report.posted >= 1
+        alert = by_key(slack)[f"code:{code_id}"]
+        body = text_of(alert)
+        assert "Access code at risk: Guest: Lena Berg" in alert["text"]
+        assert "at_risk_not_set" in body and "Guest code not on the lock yet" in body
+        assert "The bot's check" in body and "Seam says" not in body  # never Seam's word
+        assert "Starts within 8 h" in body  # the urgency badge
+        assert validate_blocks(alert["blocks"]) == []
+        fingerprint = (await store.open_fingerprints())[f"code:{code_id}:at_risk_not_set"]
+        assert fingerprint.source == "predictive"
+
+        await seam_fake.update_access_code(code_id, status="set")
+        report = await alerts.reconcile(await scan_workspace(seam, catalogue=CAT))
+        assert report.resolved == 1
+        assert "Resolved" in by_key(slack)[f"code:{code_id}"]["text"]
+        assert (await store.alert(f"code:{code_id}")).state == "resolved"  # type: ignore[union-attr]
+    finally:
+        await store.close()
+
+
+async def test_an_offline_lock_with_an_arrival_tomorrow_names_it(
+    seam_fake: SeamFake,  # noqa: F811
+    seam: SeamClient,
+    slack: FakeSlack,
+    tmp_path: Path,
+) -> None:
+    now = datetime.now(UTC)
+    gate = seam_fake.ids["devices"]["side_gate"]
+    await seam_fake.add_access_code(
+        device_id=gate,
+        name="Guest: Omar Haddad",
+        code="6402",
+        type="time_bound",
+        starts_at=iso(now + timedelta(hours=26)),
+        ends_at=iso(now + timedelta(days=4)),
+        status="set",
+    )
+    await seam_fake.update_device(gate, properties={"online": False})
+    scan = await scan_workspace(seam, catalogue=CAT)
+    (offline,) = [
+        f for f in scan.findings if f.fingerprint == f"device:{gate}:at_risk_lock_offline"
+    ]
+    assert "Guest: Omar Haddad" in offline.message and offline.source == "predictive"
+    store = await Store.open(tmp_path / "s.sqlite3")
+    try:
+        alerts = slack_alert_service(store, client(slack), CHANNEL, catalogue=CAT, pace_seconds=0)
+        await alerts.reconcile(scan)
+        alert = by_key(slack)[f"device:{gate}"]
+        body = text_of(alert)
+        assert "Lock offline with arrivals coming" in body and "Omar Haddad" in body
+        assert "remedy:check_device" in body
+    finally:
+        await store.close()
+
+
+# ------------------------------------------------------------------------------ the digest
+
+
+async def test_digest_once_lists_every_arrival_in_72_h_with_its_state(
+    seam_fake: SeamFake,  # noqa: F811
+    slack: FakeSlack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.slack.alert_channel.ALERT_PACE_SECONDS", 0.0)
+    now = datetime.now(UTC)
+    back = seam_fake.ids["devices"]["back_door"]
+    await seam_fake.add_access_code(
+        device_id=back,
+        name="Guest: Far Future",
+        type="time_bound",
+        starts_at=iso(now + timedelta(hours=80)),
+        ends_at=iso(now + timedelta(hours=120)),
+    )
+    out = io.StringIO()
+    assert await run_digest(settings_for(seam_fake, slack, tmp_path), out) == 0
+    assert "7 arrival(s); posted" in out.getvalue()
+    (digest,) = roots(slack)
+    assert digest["metadata"]["event_payload"]["alert_key"].startswith("arrivals:")
+    assert validate_blocks(digest["blocks"]) == []
+    body = text_of(digest)
+    assert "7 arrivals, 1 ready, 1 at risk, 5 failing" in digest["text"]
+    lines = {
+        b["text"]["text"]: b.get("accessory") for b in digest["blocks"] if b["type"] == "section"
+    }
+    expected = {
+        "Jane Doe": "failing",
+        "Sam Rivera": "failing",
+        "Tom Becker": "failing",
+        "Marco Rossi": "failing",
+        "Priya Patel": "failing",
+        "Aiko Tanaka": "at risk",
+        "Noah Kim": "ready",
+    }
+    for name, state in expected.items():
+        (line,) = [t for t in "\n".join(lines).splitlines() if name in t]
+        assert f"({state})" in line, line
+    buttons = [a for a in lines.values() if a is not None]
+    assert len(buttons) == 6  # every arrival not OK has one; the ready one has none
+    codes = seam_fake.ids["codes"]
+    assert {b["value"] for b in buttons} == {
+        codes[k]
+        for k in (
+            "failed_to_set",
+            "offline_guest",
+            "duplicate",
+            "no_space",
+            "august_slots_full",
+            "delay_warning",
+        )
+    }
+    for outside in ("Emma Wilson", "Far Future", "Cleaner", "Dog walker"):
+        assert outside not in body  # a stay under way, beyond 72 h, ongoing codes
+    assert "<!date^" in body  # times as Slack date tokens
+
+
+async def test_the_daily_digest_posts_once_across_a_restart(
+    seam_fake: SeamFake,  # noqa: F811
+    seam: SeamClient,
+    slack: FakeSlack,
+    tmp_path: Path,
+) -> None:
+    clock = Clock(datetime(2025, 11, 30, 6, 30, tzinfo=UTC))  # 07:30 in Paris
+    path = tmp_path / "digest.sqlite3"
+
+    def digest(store: Store) -> Any:
+        return slack_pre_arrival_digest(
+            store,
+            client(slack),
+            CHANNEL,
+            seam=seam,
+            catalogue=CAT,
+            tz=ZoneInfo("Europe/Paris"),
+            at=(8, 0),
+            at_risk_hours=24,
+            pace_seconds=0,
+            clock=clock,
+        )
+
+    store = await Store.open(path)
+    try:
+        first = digest(store)
+        assert await first.post_if_due() is None  # before 08:00 local
+        clock.advance(hours=1)  # 08:30 in Paris
+        outcome = await first.post_if_due()
+        assert outcome is not None and outcome.posted and outcome.day.isoformat() == "2025-11-30"
+        assert await first.post_if_due() is None
+    finally:
+        await store.close()
+    # restart: a new process, the same database: nothing more today
+    clock.advance(hours=10)
+    store = await Store.open(path)
+    try:
+        second = digest(store)
+        assert await second.post_if_due() is None
+        assert len(roots(slack)) == 1
+        clock.advance(hours=14)  # the next morning, 08:30 in Paris
+        again = await second.post_if_due()
+        assert again is not None and again.day.isoformat() == "2025-12-01"
+        assert len(roots(slack)) == 2
+    finally:
+        await store.close()
+
+
+async def test_a_missed_digest_is_posted_once_at_start_up_and_not_after_a_restart(
+    seam_fake: SeamFake,  # noqa: F811
+    slack: FakeSlack,
+    tmp_path: Path,
+) -> None:
+    from tests.conftest import serve_bot
+
+    overrides = {
+        "alert_channel": CHANNEL,
+        "scan_interval_seconds": 3600,
+        "digest_time": "00:00",  # long past: today's is "missed"
+        "database_path": tmp_path / "bot.sqlite3",
+    }
+
+    def digests() -> list[dict[str, Any]]:
+        return [
+            m
+            for m in roots(slack)
+            if m["metadata"]["event_payload"]["alert_key"].startswith("arrivals:")
+        ]
+
+    async for _bot in serve_bot(tmp_path, seam_fake, slack, **overrides):
+        await slack.wait_for(lambda: len(digests()) == 1, timeout=20, what="the digest")
+    async for _bot in serve_bot(tmp_path, seam_fake, slack, **overrides):
+        await slack.wait_for(lambda: len(roots(slack)) >= 14, timeout=20, what="the alerts")
+        assert len(digests()) == 1
+
+
+async def test_scan_once_post_still_posts_only_alerts(
+    seam_fake: SeamFake,  # noqa: F811
+    slack: FakeSlack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.slack.alert_channel.ALERT_PACE_SECONDS", 0.0)
+    assert await run_cli(settings_for(seam_fake, slack, tmp_path), once=True, post=True) == 0
+    assert not [k for k in by_key(slack) if k.startswith("arrivals:")]
+
+
+# ------------------------------------------------------------------------------ escalation
+
+
+async def test_escalation_at_t24_t4_t1_once_each_with_mentions_only_where_due(
+    slack: FakeSlack, tmp_path: Path
+) -> None:
+    clock = Clock()
+    start_in = 30.0
+    store = await Store.open(tmp_path / "esc.sqlite3")
+    try:
+        alerts = slack_alert_service(
+            store,
+            client(slack),
+            CHANNEL,
+            catalogue=CAT,
+            pace_seconds=0,
+            clock=clock,
+            escalation_mention="<!subteam^S0ONCALL>",
+            remind_after=1000 * 3600,
+        )
+        start = clock.now + timedelta(hours=start_in)
+
+        async def scan() -> None:
+            # `code` places starts_at at T0 + starts_in_h: a fixed start as the clock moves
+            failing = code("a", "d1", err("failed_to_set_on_device"), starts_in_h=start_in)
+            await alerts.reconcile(make_scan([device("d1")], [failing], now=clock.now))
+
+        def thread() -> list[str]:
+            ts = by_key(slack)["code:a"]["ts"]
+            return [m["text"] for m in replies(slack, ts)]
+
+        def badge() -> str:
+            return text_of(by_key(slack)["code:a"])
+
+        await scan()  # T-30 h: posted, nothing to raise
+        assert thread() == [] and "Starts within 2 d" in badge()
+        clock.now = start - timedelta(hours=23)
+        await scan()
+        (t24,) = thread()
+        assert "Check-in in under 24 h" in t24 and "subteam" not in t24
+        assert "Starts within 24 h" in badge()  # the badge was edited
+        await scan()
+        assert len(thread()) == 1  # each once
+        clock.now = start - timedelta(hours=3.5)
+        await scan()
+        assert len(thread()) == 2 and thread()[1].startswith("<!subteam^S0ONCALL>")
+        assert "Check-in in under 4 h" in thread()[1] and "Starts within 4 h" in badge()
+        # acknowledged: the badge still changes, the T-1 h reply names nobody
+        assert await store.acknowledge("code:a", "U1")
+        clock.now = start - timedelta(minutes=50)
+        await scan()
+        await scan()
+        assert len(thread()) == 3
+        assert "Check-in in under 1 h" in thread()[2] and "subteam" not in thread()[2]
+        assert "Starts within 1 h" in badge() and "Acknowledged" in badge()
+    finally:
+        await store.close()
+
+
+async def test_a_late_first_look_raises_once_and_snooze_never_hides_past_t1(
+    slack: FakeSlack, tmp_path: Path
+) -> None:
+    clock = Clock()
+    store = await Store.open(tmp_path / "esc2.sqlite3")
+    try:
+        alerts = slack_alert_service(
+            store,
+            client(slack),
+            CHANNEL,
+            catalogue=CAT,
+            pace_seconds=0,
+            clock=clock,
+            escalation_mention="<@U0ONCALL>",
+        )
+        start = clock.now + timedelta(hours=10)
+
+        async def scan() -> None:
+            failing = code("b", "d1", err("failed_to_set_on_device"), starts_in_h=10)
+            await alerts.reconcile(make_scan([device("d1")], [failing], now=clock.now))
+
+        await scan()
+        ts = by_key(slack)["code:b"]["ts"]
+        assert await store.snooze("code:b", clock.now + timedelta(days=2), "U1")
+        clock.now = start - timedelta(hours=3)
+        await scan()  # snoozed: not raised at T-24 h or T-4 h
+        assert replies(slack, ts) == []
+        clock.now = start - timedelta(minutes=40)
+        await scan()  # T-1 h: the snooze ends, and one reply (not three) names on-call
+        (reply,) = replies(slack, ts)
+        assert reply["text"].startswith("<@U0ONCALL>") and "under 1 h" in reply["text"]
+        assert (await store.alert("code:b")).state == "open"  # type: ignore[union-attr]
+        assert "Snoozed" not in text_of(by_key(slack)["code:b"])
+    finally:
+        await store.close()
