@@ -785,7 +785,7 @@ const buildScenario = (db, now) => {
       "healthy_arrival",
       {
         device_id: dev.back_door,
-        name: `Guest: Noah Kim (${stayLabel(s, e)})`,
+        name: "Guest: Noah Kim",
         code: "5186",
         ...stay(s, e),
         createdAgo: 3 * DAY,

@@ -46,7 +46,7 @@ managed codes (`ids["codes"]`; `ids["issues"][key]` names the error/warning code
     offline_guest                 unit_3a     copied device_offline (is_device_error), backup
                                   available, time_bound starting in ~8 h
     offline_housekeeping          unit_3a     copied device_offline (is_device_error), ongoing
-    healthy_arrival               back_door   healthy, "Guest: Noah Kim (…)", set, time_bound
+    healthy_arrival               back_door   healthy, "Guest: Noah Kim", set, time_bound
                                   starting in ~36 h (an arrival that is ready)
 predictive ("at risk") findings the seed produces: at_risk_not_set on delay_warning (status
 setting, no error, starts in ~20 h), at_risk_lock_offline and at_risk_low_battery (battery
