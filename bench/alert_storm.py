@@ -179,7 +179,13 @@ async def _case(
                 await fake.bulk_update(
                     "access_codes", {"errors": [], "status": "set"}, only="failing"
                 )
+                statements: list[str] = []
+                await store._db.set_trace_callback(statements.append)
                 result["recovery"] = await _cycle(seam, manager, slack)
+                await store._db.set_trace_callback(None)
+                result["recovery"]["commits"] = sum(
+                    1 for sql in statements if sql.strip().upper() == "COMMIT"
+                )
                 result["recovery"]["store"] = await _store_view(store, set())
                 roots = _roots(slack)
                 result["recovery"]["messages"] = len(roots)
@@ -270,10 +276,21 @@ def report(results: list[dict[str, Any]]) -> list[Target]:
                     f"{rec['slack_http_calls']} {rec['slack_calls_by_method']}",
                 ),
                 ("recovery: reconcile s", f"{rec['reconcile_s']:.2f}"),
+                ("recovery: SQLite transactions (COMMIT)", rec["commits"]),
                 ("recovery: digest text", rec["digest_text"]),
                 ("recovery: open alerts left", rec["store"]["alerts"]),
             ]
         print_table(f"Alert storm: {r['case']}", rows)
+        if "recovery" in r:
+            rec = r["recovery"]
+            targets.append(
+                Target(
+                    f"{r['case']}: recovery resolves the digest's members in one transaction",
+                    f"{rec['commits']} commits, reconcile {rec['reconcile_s']:.2f} s",
+                    "not one commit per member (scan record + members + digest)",
+                    rec["commits"] <= 3 and rec["store"]["alerts"] == 0,
+                )
+            )
         unhandled = [e for e in s["errors"] if "ratelimited" in e or "429" in e]
         store = s["store"]
         # Above the storm threshold: one digest; at or below it: one message per alert.

@@ -31,7 +31,7 @@ from bot.domain.arrivals import (
 )
 from bot.domain.catalogue import Catalogue
 from bot.domain.findings import Finding, findings_for_device
-from bot.domain.observation import Observation, keeps_model
+from bot.domain.observation import Observation, keeps_model, slim
 from bot.seam.client import SeamClient
 from bot.seam.errors import SeamApiError
 from bot.seam.models import AccessCode, Device
@@ -87,7 +87,7 @@ async def scan_workspace(
         )
     devices: dict[str, Device] = {}
     for device in devices_list:
-        devices.setdefault(device.device_id, device)
+        devices.setdefault(device.device_id, slim(device))
 
     semaphore = asyncio.Semaphore(max(1, concurrency))
     codes: dict[tuple[str, str], AccessCode] = {}
@@ -132,7 +132,7 @@ async def scan_workspace(
         for i, (key, code) in enumerate(own.items()):
             seen.add(key[0])
             if keeps_model(code, now=now, first_on_troubled_lock=troubled and i == 0):
-                codes[key] = code
+                codes[key] = slim(code)
 
     await asyncio.gather(*(one(d) for d in devices.values()))
     order = {device_id: i for i, device_id in enumerate(devices)}

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain.observation import ARRIVALS_WINDOW, Observation, keeps_model
+from bot.domain.observation import ARRIVALS_WINDOW, Observation, keeps_model, slim
 from bot.seam.models import AccessCode
 
 NOW = datetime(2025, 11, 30, 12, 0, tzinfo=UTC)
@@ -63,3 +63,12 @@ def test_a_kept_model_is_always_seen() -> None:
     )
     assert scan.saw_code("c1") and scan.saw_code("c2") and not scan.saw_code("c3")
     assert scan.codes_seen == 2 and scan.code("c1") is kept and scan.code("c2") is None
+
+
+def test_a_slim_model_keeps_every_value_and_shares_its_bookkeeping() -> None:
+    raw = {"name": "Guest", "type": "time_bound", "starts_at": NOW.isoformat(), "extra": 1}
+    before = code(**raw).model_dump()
+    one, two = slim(code(**raw)), slim(code(**raw))
+    assert one.model_dump() == before and one.model_extra == {"extra": 1}
+    assert one.__pydantic_fields_set__ is two.__pydantic_fields_set__
+    assert one.device_id is two.device_id  # interned
