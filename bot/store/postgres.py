@@ -185,6 +185,16 @@ class PgConnection:
             self._advisory[name] = holder
         return bool(got)
 
+    def advisory_holder(self, name: str) -> str | None:
+        """Who holds the advisory lock `name` in this session, if this session holds it."""
+        return self._advisory.get(name)
+
+    def advisory_transfer(self, name: str, holder: str) -> None:
+        """Hand an advisory lock this session holds to another holder of this process (its
+        lease expired; the lock itself stays with the session)."""
+        if name in self._advisory:
+            self._advisory[name] = holder
+
     async def advisory_unlock(self, name: str, holder: str) -> None:
         """Give the advisory lock `name` up, if `holder` holds it here."""
         if self._advisory.get(name) != holder:

@@ -1005,7 +1005,15 @@ class Store(ArrivalSqlMixin):
         advisory = getattr(self._db, "try_advisory_lock", None)  # PostgreSQL's connection
         if advisory is not None:
             if not await advisory(name, holder):
-                return False
+                # Held by another holder of this same process: its ttl still applies.
+                other = self._db.advisory_holder(name)  # type: ignore[attr-defined]
+                rows = await self._fetchall(
+                    "SELECT expires_at FROM leases WHERE name = ? AND holder = ?", (name, other)
+                )
+                moment = _iso(await self._now())
+                if other is None or (rows and str(rows[0]["expires_at"]) >= moment):
+                    return False
+                self._db.advisory_transfer(name, holder)  # type: ignore[attr-defined]
             if await self.lease_holder(name) != holder:
                 await self._write(
                     "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"

@@ -26,7 +26,7 @@ from bot.slack.alert_channel import ChannelPacer
 from bot.slack.alert_channel import slack_alert_service as AlertManager
 from bot.store import Store
 from devtools.fake_slack import FakeSlack, validate_blocks
-from tests.support.databases import database
+from tests.support.databases import database, sqlite_only
 
 CAT = default_catalogue()
 CHANNEL = "CALERTS"
@@ -477,6 +477,7 @@ async def test_storm_posts_one_digest_and_updates_it_in_place(
     assert await store.digests() == []
 
 
+@sqlite_only  # it reads the statements through SQLite's trace callback
 async def test_a_big_digest_clearing_resolves_its_members_in_one_transaction(
     store: Store, slack: FakeSlack, clock: Clock
 ) -> None:
