@@ -71,7 +71,10 @@ def slack_client(slack: FakeSlack) -> AsyncWebClient:
 
 
 def make_manager(store: Store, slack: FakeSlack, **kw: Any) -> AlertManager:
+    """The alert service these tests count messages of (escalations have their own tests in
+    test_arrivals_first.py)."""
     kw.setdefault("pace_seconds", 0)
+    kw.setdefault("escalate", False)
     return AlertManager(store, slack_client(slack), CHANNEL, catalogue=CAT, **kw)
 
 
@@ -445,6 +448,7 @@ async def test_served_app_scans_posts_updates_and_resolves(
         database_url=await database_url(tmp_path / "served.sqlite3"),
         alert_channel=CHANNEL,
         scan_interval_seconds=0.2,
+        digest_time="off",  # the pre-arrival digest has its own tests
     )
     runner = web.AppRunner(await build_web_app(settings), access_log=None)
     await runner.setup()
