@@ -27,6 +27,7 @@ import bot
 from bot.domain.catalogue import default_catalogue
 from bot.seam.client import SeamClient
 from bot.services.alerting import AlertService
+from bot.services.board import Board
 from bot.services.container import Services
 from bot.services.digest import PreArrivalDigest
 from bot.services.events import EventService, WebhookHealth
@@ -37,6 +38,7 @@ from bot.slack.alert_channel import slack_alert_service
 from bot.slack.arrivals import slack_pre_arrival_digest
 from bot.slack.client import build_slack_client
 from bot.slack.http_guard import slack_request_guard
+from bot.slack.listeners.dashboard import HomeRefresher
 from bot.slack.middleware import global_middleware
 from bot.slack.respond import report_recovered
 from bot.store import Store, StoreError
@@ -226,6 +228,14 @@ async def build_web_app(
     services = Services(
         settings=settings, seam=seam_client, catalogue=default_catalogue(), store=the_store
     )
+    scanning = settings.scan_interval_seconds > 0 and bool(settings.alert_channel)
+    services.board = Board(
+        the_store,
+        services.catalogue,
+        seam=seam_client,
+        at_risk_hours=settings.at_risk_hours,
+        max_age=2 * settings.scan_interval_seconds + 60 if scanning else 300.0,
+    )
     bolt = build_app(settings, services)
     webapp = bolt.web_app(path=SLACK_EVENTS_PATH, port=settings.port)
 
@@ -266,6 +276,10 @@ async def build_web_app(
         elif settings.alert_channel:
             services.alerts = build_alert_service(services, bolt.client)
         events.alerts = services.alerts
+        home = HomeRefresher(services, bolt.client)
+        if services.alerts is not None and services.board is not None:
+            services.alerts.listeners.append(services.board.observe)
+            services.board.subscribers.append(home.changed)
         services.digest = build_digest(services, bolt.client)
         if scanner is not None and services.digest is not None:
             services.digest.start()  # daily at DIGEST_TIME; a missed one is posted now
@@ -291,6 +305,7 @@ async def build_web_app(
             await scanner.stop()
         if services.digest is not None:
             await services.digest.stop()
+        await home.stop()
         stopping.set()
         await asyncio.wait({recovery}, timeout=10)
         recovery.cancel()

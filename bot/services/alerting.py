@@ -381,6 +381,9 @@ class AlertService:
         self.storm_threshold = storm_threshold
         self.reopen_window = remind_after if reopen_window is None else reopen_window
         self._clock = clock
+        self.channel_problem: str | None = None
+        """Why Slack refused the last write to the alert channel ("chat.postMessage:
+        not_in_channel"...), None once a write went through (the App Home shows it)."""
         self._lock = asyncio.Lock()
         self._channel_ids: dict[str, str] = {}
         # Per reconcile:
@@ -1039,6 +1042,9 @@ class AlertService:
     def _note(self, channel: str, delivery: Delivery) -> Delivery:
         if delivery.status == "blocked":
             self._blocked.add(channel)
+            self.channel_problem = delivery.error
+        elif delivery.status == "ok":
+            self.channel_problem = None
         if delivery.error and delivery.status != "not_found":
             self._report.errors.append(delivery.error)
         if delivery.status == "ok" and delivery.channel and delivery.channel != channel:

@@ -1,4 +1,4 @@
-"""The `/seam-code <access_code_id>` slash command.
+"""The `/seam-code <access_code_id>` slash command (and `open`, `arrivals [hours]`, `help`).
 
 Acks at once (Slack's 3-second rule; Slack's page "Slash commands", responding), then reads
 Seam and answers ephemerally through `response_url`.
@@ -15,6 +15,7 @@ from bot.services.lookup import fetch_code_and_device
 from bot.slack import ids
 from bot.slack.blocks.code import access_code_message
 from bot.slack.blocks.common import notice_message, usage_message
+from bot.slack.listeners.dashboard import board_answer
 from bot.slack.middleware import replies_on_errors, services_from
 from bot.slack.payloads import parse_command_text
 from bot.slack.respond import send
@@ -38,6 +39,9 @@ async def seam_code(
         return
     await ack()
     services = services_from(context)
+    if parsed.kind in ("open", "arrivals"):
+        await send(respond, await board_answer(services, parsed.kind, parsed.value))
+        return
     code, device = await fetch_code_and_device(services.seam, parsed.value)
     await send(respond, access_code_message(code, device, catalogue=services.catalogue))
 

@@ -520,9 +520,9 @@ def test_a_seam_status_on_an_at_risk_code_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="status 'bot'"):
         load_catalogue(path)
-    path.write_text(path.read_text().replace('code = "at_risk_x"', 'code = "x"').replace(
-        '"current"', '"bot"'
-    ))
+    path.write_text(
+        path.read_text().replace('code = "at_risk_x"', 'code = "x"').replace('"current"', '"bot"')
+    )
     with pytest.raises(ValueError, match="status 'bot'"):
         load_catalogue(path)
     # an unknown code Seam sends that happens to look like ours still gets a generic entry
