@@ -30,6 +30,7 @@ from bot.domain.catalogue import default_catalogue
 from bot.domain.routing import AlertRoutes, load_routes
 from bot.seam.client import SeamClient
 from bot.services.alerting import AlertService
+from bot.services.board import Board
 from bot.services.container import Services
 from bot.services.digest import PreArrivalDigest
 from bot.services.events import EventService, WebhookHealth
@@ -40,6 +41,7 @@ from bot.slack.alert_channel import slack_alert_service
 from bot.slack.arrivals import slack_pre_arrival_digest
 from bot.slack.client import build_slack_client
 from bot.slack.http_guard import slack_request_guard
+from bot.slack.listeners.dashboard import HomeRefresher
 from bot.slack.middleware import global_middleware
 from bot.slack.permissions import Permissions
 from bot.slack.respond import report_recovered
@@ -256,6 +258,14 @@ async def build_web_app(
     services = Services(
         settings=settings, seam=seam_client, catalogue=default_catalogue(), store=the_store
     )
+    scanning = settings.scan_interval_seconds > 0 and bool(settings.alert_channel)
+    services.board = Board(
+        the_store,
+        services.catalogue,
+        seam=seam_client,
+        at_risk_hours=settings.at_risk_hours,
+        max_age=2 * settings.scan_interval_seconds + 60 if scanning else 300.0,
+    )
     permissions = Permissions(settings, build_slack_client(settings))
     bolt = build_app(settings, services, permissions)
     app_token = settings.slack_app_token
@@ -322,6 +332,10 @@ async def build_web_app(
                 ", ".join(routes.channels[1:]) or "-",
                 routes.default_channel,
             )
+        home = HomeRefresher(services, bolt.client)
+        if services.alerts is not None and services.board is not None:
+            services.alerts.listeners.append(services.board.observe)
+            services.board.subscribers.append(home.changed)
         services.digest = build_digest(services, bolt.client)
         if scanner is not None and services.digest is not None:
             services.digest.start()  # daily at DIGEST_TIME; a missed one is posted now
@@ -357,6 +371,7 @@ async def build_web_app(
             await scanner.stop()
         if services.digest is not None:
             await services.digest.stop()
+        await home.stop()
         stopping.set()
         await asyncio.wait({recovery}, timeout=10)
         recovery.cancel()

@@ -394,6 +394,9 @@ class AlertService:
         self.reopen_window = remind_after if reopen_window is None else reopen_window
         self._clock = clock
         self.routes = routes
+        self.channel_problem: str | None = None
+        """Why Slack refused the last write to the alert channel ("chat.postMessage:
+        not_in_channel"...), None once a write went through (the App Home shows it)."""
         self._lock = asyncio.Lock()
         #: This service, as the holder of the short per-alert posting leases.
         self.instance = process_holder()
@@ -1135,6 +1138,9 @@ class AlertService:
     def _note(self, channel: str, delivery: Delivery) -> Delivery:
         if delivery.status == "blocked":
             self._blocked.add(channel)
+            self.channel_problem = delivery.error
+        elif delivery.status == "ok":
+            self.channel_problem = None
         if delivery.error and delivery.status != "not_found":
             self._report.errors.append(delivery.error)
         if delivery.status == "ok" and delivery.channel and delivery.channel != channel:

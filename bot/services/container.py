@@ -8,6 +8,7 @@ from bot.domain.catalogue import Catalogue
 from bot.seam.client import SeamClient
 from bot.services.admission import WorkGate
 from bot.services.alerting import AlertService, Annotation, ReconcileReport
+from bot.services.board import Board
 from bot.services.digest import PreArrivalDigest
 from bot.services.events import EventService, WebhookHealth
 from bot.services.remedy_runner import RemedyRunner
@@ -55,6 +56,8 @@ class Services:
     webhook_health: WebhookHealth | None = None
     digest: PreArrivalDigest | None = None
     """The pre-arrival digest (ALERT_CHANNEL set); its daily schedule runs with the scanner."""
+    board: Board | None = None
+    """Open problems and arrivals for `/seam-code open|arrivals` and the App Home."""
 
     def webhook_warning(self) -> str | None:
         """The current "webhooks look silent" warning, if any (`WebhookHealth`)."""

@@ -52,3 +52,7 @@ BLOCK_PIN = "new_pin"
 ACTION_PIN = "pin_value"
 BLOCK_PICK = "pick_code"
 ACTION_PICK = "picked_code"
+
+#: App Home dashboard: "Details" on an open problem or arrival (value = access_code_id) opens a
+#: modal with the code's `/seam-code` answer (the Home tab has no response_url).
+ACTION_HOME_SHOW_CODE = "home_show_code"

@@ -34,12 +34,39 @@ _TOKEN_RE = re.compile(r"<[^<>]*>|[^\s<]+|<")
 class CommandInput:
     """The parsed text of `/seam-code`.
 
-    `kind` is "help" (no argument or a help word), "id" (`value` holds a well-formed id), or
-    "invalid" (`value` holds a short reason safe to show the user).
+    `kind` is "help" (no argument or a help word), "id" (`value` holds a well-formed id),
+    "open" (list the open problems), "arrivals" (`value` holds the hours, 1..216, default 72),
+    or "invalid" (`value` holds a short reason safe to show the user).
     """
 
     kind: str
     value: str = ""
+
+
+#: `/seam-code arrivals [hours]`: the default and the longest window (Seam programs scheduled
+#: codes up to 9 days ahead: Seam's access codes guide).
+ARRIVALS_DEFAULT_HOURS = 72
+ARRIVALS_MAX_HOURS = 216
+
+
+def _subcommand(text: str) -> CommandInput | None:
+    """`open` and `arrivals [hours]` (any case), or None for anything else."""
+    words = text.split()
+    head = words[0].lower() if words else ""
+    if head == "open" and len(words) == 1:
+        return CommandInput("open")
+    if head != "arrivals":
+        return None
+    if len(words) == 1:
+        return CommandInput("arrivals", str(ARRIVALS_DEFAULT_HOURS))
+    raw = words[1].lower().removesuffix("h")
+    if len(words) == 2 and raw.isdigit() and 1 <= int(raw) <= ARRIVALS_MAX_HOURS:
+        return CommandInput("arrivals", str(int(raw)))
+    return CommandInput(
+        "invalid",
+        f"Give the hours as a whole number from 1 to {ARRIVALS_MAX_HOURS}, like "
+        "`/seam-code arrivals 48`.",
+    )
 
 
 def parse_command_text(raw: str | None) -> CommandInput:
@@ -51,6 +78,7 @@ def parse_command_text(raw: str | None) -> CommandInput:
 
     * `&lt; &gt; &amp;` are unescaped; surrounding and non-breaking spaces, zero-width
       characters, backticks and quotes are removed;
+    * `open` and `arrivals [hours]` are the subcommands (so those words are never ids);
     * a user mention or channel link is never an id: usage is shown ("help");
     * `<url|label>` / `<url>`: the label when it looks like an id, else the URL's
       `access_code_id` query parameter or last path segment;
@@ -61,6 +89,9 @@ def parse_command_text(raw: str | None) -> CommandInput:
     text = _clean(_unescape(raw or ""))
     if not text or text.lower() in _HELP_WORDS:
         return CommandInput("help")
+    sub = _subcommand(text)
+    if sub is not None:
+        return sub
     parts = _TOKEN_RE.findall(text)
     if not parts:
         return CommandInput("help")

@@ -26,7 +26,7 @@ from bot.settings import Settings, load_settings
 from bot.slack.alert_channel import slack_alert_service
 from bot.slack.arrivals import slack_pre_arrival_digest
 from bot.store import Store
-from devtools.fake_slack import FakeSlack, validate_blocks
+from devtools.fake_slack import FakeSlack, validate_blocks, validate_view
 from devtools.seam_fake import SeamFake
 from tests.scenario.test_alerts import Clock, code, device, err, make_scan
 from tests.support.fixtures import seam_fake, seam_fake_process  # noqa: F401
@@ -408,3 +408,82 @@ async def test_a_late_first_look_raises_once_and_snooze_never_hides_past_t1(
         assert "Snoozed" not in text_of(by_key(slack)["code:b"])
     finally:
         await store.close()
+
+
+# ------------------------------------------------------------------------------ commands, Home
+
+
+def accessories(blocks: list[dict[str, Any]]) -> list[str]:
+    return [b["accessory"]["value"] for b in blocks if b.get("accessory")]
+
+
+async def test_open_and_arrivals_commands_and_the_home_tab_refresh_after_a_resolve(
+    seam_fake: SeamFake,  # noqa: F811
+    slack: FakeSlack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.slack.listeners.dashboard.HOME_REFRESH_SECONDS", 0.2)
+    from devtools.slack_requests import event_body
+    from tests.conftest import reply_text, serve_bot
+
+    ids = seam_fake.ids
+    jane = ids["codes"]["failed_to_set"]
+    async for bot in serve_bot(tmp_path, seam_fake, slack, alert_channel=CHANNEL):
+        assert bot.services.alerts is not None
+        report = await bot.services.alerts.refresh_devices(list(ids["devices"].values()))
+        assert report is not None and report.posted == 13
+
+        # /seam-code open: every open alert, the soonest check-in first
+        _, key, _ = await bot.command("open")
+        answer = await bot.reply(key)
+        assert validate_blocks(answer["blocks"]) == []
+        assert "13 open problems" in reply_text(answer)
+        assert accessories(answer["blocks"])[0] == jane  # Jane arrives in ~5 h
+        # /seam-code arrivals 24: only arrivals within 24 h, each with its state
+        _, key, _ = await bot.command("arrivals 24")
+        text = reply_text(await bot.reply(key))
+        for name in ("Jane Doe", "Sam Rivera", "Aiko Tanaka", "Tom Becker"):
+            assert name in text
+        for name in ("Marco Rossi", "Noah Kim", "Priya Patel", "Emma Wilson"):
+            assert name not in text
+        response, _, _ = await bot.command("arrivals soon")  # refused in the ack itself
+        assert "1 to 216" in response.text
+
+        # the App Home: the urgent code first, with a Details button
+        home_event = {"type": "app_home_opened", "user": "U111", "channel": "D1", "tab": "home"}
+        assert (await bot.post(event_body(home_event))).status_code == 200
+        await slack.wait_for(lambda: "U111" in slack.home_views, timeout=10, what="Home")
+        view = slack.home_views["U111"]
+        assert validate_view(view) == []
+        buttons = [b["accessory"] for b in view["blocks"] if b.get("accessory")]
+        assert buttons[0]["value"] == jane and buttons[0]["action_id"] == "home_show_code"
+        home_text = json.dumps(view, ensure_ascii=False)
+        assert "13 open problems" in home_text and "Arrivals in the next 72 h" in home_text
+        assert "Configuration" in home_text and "Last scan" in home_text
+        publishes = len(slack.calls_to("views.publish"))
+
+        # Jane's code is fixed: the refresh resolves it and the Home tab is published again
+        await seam_fake.update_access_code(jane, errors=[], warnings=[], status="set")
+        await bot.services.alerts.refresh_devices([ids["devices"]["front_door"]])
+        await slack.wait_for(
+            lambda n=publishes: len(slack.calls_to("views.publish")) > n,  # type: ignore[misc]
+            timeout=10,
+            what="refresh",
+        )
+        view = slack.home_views["U111"]
+        problems = [
+            b["accessory"]["value"]
+            for b in view["blocks"]
+            if b.get("accessory") and "open problem" not in json.dumps(b)
+        ]
+        assert "12 open problems" in json.dumps(view, ensure_ascii=False)
+        assert jane not in problems[:12]
+
+        # Details on the Home tab: a modal with the code's /seam-code answer
+        sam = ids["codes"]["offline_guest"]
+        response, _ = await bot.press("home_show_code", sam)
+        assert response.status_code == 200
+        await slack.wait_for_call("views.update", timeout=10)
+        modal = next(v for v in slack.views.values() if "Sam Rivera" in json.dumps(v))
+        assert validate_view(modal) == [] and "Device is offline" in json.dumps(modal)

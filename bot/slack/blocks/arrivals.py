@@ -34,6 +34,7 @@ __all__ = [
     "MAX_BUTTONS",
     "STATE_EMOJI",
     "STATE_LABEL",
+    "arrival_blocks",
     "arrival_digest_message",
     "arrival_line",
     "arrivals_reply",
@@ -88,46 +89,44 @@ def arrival_line(arrival: Arrival, catalogue: Catalogue, *, with_problems: bool 
     return " · ".join(parts)[:700]
 
 
-def _details_button(arrival: Arrival) -> ButtonElement:
-    return ButtonElement(
-        text="Details",
-        action_id=ids.remedy_action_id(RemedyAction.RECHECK),
-        value=arrival.access_code_id,
-    )
+def _details_button(arrival: Arrival, action_id: str) -> ButtonElement:
+    return ButtonElement(text="Details", action_id=action_id, value=arrival.access_code_id)
 
 
 def _day_label(day_start: datetime) -> str:
     return slack_date(day_start, "{date_long_pretty}")
 
 
-def _arrival_blocks(
-    arrivals: Sequence[Arrival], *, catalogue: Catalogue, tz: tzinfo, room: int
+def arrival_blocks(
+    arrivals: Sequence[Arrival],
+    *,
+    catalogue: Catalogue,
+    tz: tzinfo,
+    room: int,
+    action_id: str = ids.remedy_action_id(RemedyAction.RECHECK),
 ) -> list[Block]:
-    """Day headers, a section with a button per not-OK arrival, OK ones as lines; at most
-    `room` blocks."""
+    """Day headers, a section with a Details button (`action_id`) per arrival that is not OK,
+    OK ones as lines; at most `room` blocks, the rest counted."""
     blocks: list[Block] = []
     buttons = 0
     ok_lines = 0
     left_out = 0
     for day, items in arrivals_by_day(arrivals, tz):
-        if len(blocks) >= room - 2:
-            left_out += len(items)
-            continue
         start = datetime.combine(day, time(0, 0), tzinfo=tz)
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=f"*{_day_label(start)}* · {_plural(len(items), 'arrival')}"
-                )
+        header = SectionBlock(
+            text=MarkdownTextObject(
+                text=f"*{_day_label(start)}* · {_plural(len(items), 'arrival')}"
             )
         )
+        own: list[Block] = []
         ready: list[str] = []
         for arrival in items:
-            if arrival.state != "ok" and buttons < MAX_BUTTONS and len(blocks) < room - 2:
-                blocks.append(
+            used = len(blocks) + 1 + len(own)
+            if arrival.state != "ok" and buttons < MAX_BUTTONS and used < room - 2:
+                own.append(
                     SectionBlock(
                         text=MarkdownTextObject(text=arrival_line(arrival, catalogue)),
-                        accessory=_details_button(arrival),
+                        accessory=_details_button(arrival, action_id),
                     )
                 )
                 buttons += 1
@@ -136,12 +135,14 @@ def _arrival_blocks(
                 ok_lines += 1
             else:
                 left_out += 1
-        for start_at in range(0, len(ready), 10):
-            if len(blocks) >= room - 1:
-                left_out += len(ready) - start_at
+        for first in range(0, len(ready), 10):
+            if len(blocks) + 1 + len(own) >= room - 1:
+                left_out += len(ready) - first
                 break
-            chunk = "\n".join(ready[start_at : start_at + 10])
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk[:3000])))
+            chunk = "\n".join(ready[first : first + 10])
+            own.append(SectionBlock(text=MarkdownTextObject(text=chunk[:3000])))
+        if own:  # a day with nothing shown gets no header; its arrivals are counted below
+            blocks += [header, *own]
     if left_out:
         blocks.append(
             ContextBlock(
@@ -188,7 +189,7 @@ def arrival_digest_message(
             f" · :warning: Seam could not be read for {_plural(unseen_locks, 'lock')}: "
             "their arrivals are missing here"
         )
-    blocks += _arrival_blocks(arrivals, catalogue=catalogue, tz=tz, room=50 - len(blocks) - 1)
+    blocks += arrival_blocks(arrivals, catalogue=catalogue, tz=tz, room=50 - len(blocks) - 1)
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
     return _message(f"Pre-arrival check: {head}", blocks)
 
@@ -212,7 +213,7 @@ def arrivals_reply(
             )
         )
     ]
-    blocks += _arrival_blocks(arrivals, catalogue=catalogue, tz=tz, room=48)
+    blocks += arrival_blocks(arrivals, catalogue=catalogue, tz=tz, room=48)
     seen = f"From the scan of {slack_date(as_of)}" if as_of else f"As of {slack_date(now)}"
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=seen)]))
     return _message(f"Arrivals: {head}", blocks)

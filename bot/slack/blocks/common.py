@@ -83,7 +83,11 @@ def usage_message() -> Message:
         "Shows one Seam access code: its lock, schedule and status, every error and warning in "
         "plain words, and what to do about each.\n"
         f"Example: `{ids.COMMAND} 8f4c0b2e-5d1a-4c1e-9d5f-2b7a9e0c1a23`\n"
-        "Find the ID in Seam Console or in the alert this bot posted."
+        "Find the ID in Seam Console or in the alert this bot posted.\n"
+        f"`{ids.COMMAND} open`: the open problems, most urgent first.\n"
+        f"`{ids.COMMAND} arrivals [hours]`: the arrivals in the next hours (default 72, at most "
+        "216), each ready, at risk or failing.\n"
+        f"`{ids.COMMAND} help`: this help."
     )
     return Message(
         text=f"Usage: {ids.COMMAND} <access_code_id>",

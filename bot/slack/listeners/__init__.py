@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.listeners import alert_controls, commands, home, lookups, remedies
+from bot.slack.listeners import alert_controls, commands, dashboard, home, lookups, remedies
 
 
 def register(app: AsyncApp) -> None:
@@ -17,4 +17,5 @@ def register(app: AsyncApp) -> None:
     lookups.register(app)
     remedies.register(app)
     alert_controls.register(app)
+    dashboard.register(app)
     home.register(app)

@@ -1,4 +1,4 @@
-"""The `/seam-code <access_code_id>` slash command.
+"""The `/seam-code <access_code_id>` slash command (and `open`, `arrivals [hours]`, `help`).
 
 Acks at once (Slack's 3-second rule; Slack's page "Slash commands", responding), then reads
 Seam and answers ephemerally through `response_url`. A user with `REQUESTS_PER_USER` lookups
@@ -18,6 +18,7 @@ from bot.slack import ids
 from bot.slack.admission import bounded_work
 from bot.slack.blocks.code import access_code_message
 from bot.slack.blocks.common import notice_message, usage_message
+from bot.slack.listeners.dashboard import board_answer
 from bot.slack.middleware import replies_on_errors, services_from
 from bot.slack.payloads import parse_command_text
 from bot.slack.respond import send
@@ -42,6 +43,9 @@ async def seam_code(
         return
     await ack()
     services = services_from(context)
+    if parsed.kind in ("open", "arrivals"):
+        await send(respond, await board_answer(services, parsed.kind, parsed.value))
+        return
     code, device = await fetch_code_and_device(services.seam, parsed.value)
     await send(respond, access_code_message(code, device, catalogue=services.catalogue))
 
