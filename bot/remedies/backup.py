@@ -17,8 +17,15 @@ from bot.seam.models import AccessCode, Device
 
 
 def can_pull_backup(code: AccessCode) -> bool:
-    """Seam pulls backup codes only for managed time-bound codes with one available."""
-    return code.is_managed and code.is_time_bound and code.is_backup_access_code_available
+    """Seam pulls backup codes only for managed time-bound codes with one available; once one
+    is pulled (Seam names it in `pulled_backup_access_code_id`) there is nothing more to pull:
+    *Show backup PIN* shows it again."""
+    return (
+        code.is_managed
+        and code.is_time_bound
+        and code.is_backup_access_code_available
+        and not code.pulled_backup_access_code_id
+    )
 
 
 async def pull_backup(seam: SeamClient, code: AccessCode) -> tuple[Outcome, AccessCode | None]:

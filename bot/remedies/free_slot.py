@@ -45,9 +45,12 @@ def slot_candidates(codes: list[AccessCode], now: datetime | None = None) -> lis
 
     Expired codes first, then the others oldest first (`created_at`, else `starts_at`), and
     last the codes of a guest arriving soon or staying now (`bot.domain.stays`), the one
-    needed soonest at the very end. The input is not reordered.
+    needed soonest at the very end. Codes Seam reports as not on the lock (`status` "unset")
+    hold no slot there, so deleting one would free nothing: they are left out. The input is
+    not reordered.
     """
     now = now or datetime.now(UTC)
+    codes = [c for c in codes if c.status != "unset"]
     far = datetime.max.replace(tzinfo=UTC)
 
     def key(c: AccessCode) -> tuple[int, float, datetime]:

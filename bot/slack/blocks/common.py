@@ -68,8 +68,9 @@ def message(text: str, blocks: Sequence[Block]) -> Message:
 
 def notice_message(title: str, detail: str, *, emoji: str = ":warning:") -> Message:
     """A short notice: one bold line and one detail line (both mrkdwn, caller-escaped)."""
+    joiner = " " if title.rstrip().endswith((".", "!", "?", ":")) else ": "
     return Message(
-        text=f"{title} {detail}"[:300],
+        text=f"{title}{joiner}{detail}"[:300],  # the notification and fallback text
         blocks=render(
             [SectionBlock(text=MarkdownTextObject(text=f"{emoji} *{title}*\n{detail}"[:3000]))]
         ),

@@ -453,3 +453,18 @@ async def test_remove_backup_explains_itself_without_seam_when_there_is_nothing_
 
     proposal = await REMOVE.prepare(NoSeam(), code("orig"), None)  # type: ignore[arg-type]
     assert proposal.form == "unavailable" and "Nothing to remove" in proposal.text
+
+
+def test_slot_candidates_leave_out_codes_that_are_not_on_the_lock() -> None:
+    """A code Seam could not program holds no slot: deleting it would free nothing."""
+    on_lock = code("on", status="set")
+    never_set = code("unset", status="unset")
+    unknown = code("unknown")
+    picked = slot_candidates([never_set, on_lock, unknown], now=NOW)
+    assert {c.access_code_id for c in picked} == {"on", "unknown"}
+
+
+def test_no_second_backup_is_offered_once_one_was_pulled() -> None:
+    fresh = code("g1", time_bound=True, backup_available=True)
+    pulled = code("g1", time_bound=True, backup_available=True, pulled_backup_access_code_id="b1")
+    assert can_pull_backup(fresh) and not can_pull_backup(pulled)
