@@ -773,6 +773,7 @@ class AlertService:
                 group.key, title=intent.title, device_name=intent.device_name
             )
         self._report.posted += 1
+        await self._escalate_new(group, ctx)
 
     async def _refresh(self, group: AlertGroup, rec: AlertRecord, ctx: _Context) -> None:
         """Edit an open / snoozed / acknowledged alert when its rendering changed; remind."""
@@ -839,6 +840,22 @@ class AlertService:
                 group.key, starts_at, [t.seconds for t in passed], at=ctx.now
             )
             self._report.escalated += 1
+
+    async def _escalate_new(self, group: AlertGroup, ctx: _Context) -> None:
+        """A new alert already past some thresholds: the post itself raises it, so those
+        without a mention are recorded as raised; one already inside T-4 h names
+        ESCALATION_MENTION at once (a reply in the new thread)."""
+        starts_at = _soonest_start(group, ctx) if self.escalate else None
+        if starts_at is None:
+            return
+        _, passed = due_escalation(group.starts_in, ())
+        quiet = [t.seconds for t in passed if not (t.mention and self.escalation_mention)]
+        if quiet:
+            await self.store.record_escalations(group.key, starts_at, quiet, at=ctx.now)
+        if any(t.mention for t in passed) and self.escalation_mention:
+            posted = await self.store.alert(group.key)
+            if posted is not None:
+                await self._escalate(group, posted, ctx)
 
     async def _maybe_remind(self, group: AlertGroup, rec: AlertRecord, ctx: _Context) -> None:
         if rec.state != "open" or group.folded_into is not None or rec.ts is None:

@@ -112,6 +112,8 @@ class Board:
                     self._starts[finding.access_code_id] = code.starts_at
         for arrival in observation.arrivals:
             self._starts[arrival.access_code_id] = arrival.starts_at
+        horizon = observation.finished_at - timedelta(days=10)  # stays long over are forgotten
+        self._starts = {cid: at for cid, at in self._starts.items() if at >= horizon}
         self._observed_at = observation.finished_at
 
     async def arrivals(self, hours: float = ARRIVAL_WINDOW_SECONDS / 3600) -> list[Arrival]:

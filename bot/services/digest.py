@@ -15,7 +15,6 @@ digest claiming "no arrivals". Chat goes through the same `AlertChannel` port as
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from bot.domain.catalogue import Catalogue
 from bot.seam.client import SeamClient
 from bot.services.alerting import AlertChannel, Rendered
 from bot.services.observing import scan_workspace
+from bot.services.tasks import cancel_and_wait
 from bot.store import ArrivalStore, utcnow
 
 logger = logging.getLogger(__name__)
@@ -205,7 +205,4 @@ class PreArrivalDigest:
     async def stop(self) -> None:
         """Cancel the task and wait for it to end."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)

@@ -448,7 +448,7 @@ async def test_served_app_scans_posts_updates_and_resolves(
         database_url=await database_url(tmp_path / "served.sqlite3"),
         alert_channel=CHANNEL,
         scan_interval_seconds=0.2,
-        digest_time="off",  # the pre-arrival digest has its own tests
+        digest_time="off",  # the daily pre-arrival digest has its own tests
     )
     runner = web.AppRunner(await build_web_app(settings), access_log=None)
     await runner.setup()

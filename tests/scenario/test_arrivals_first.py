@@ -22,13 +22,15 @@ from bot.cli import run_cli, run_digest
 from bot.domain.catalogue import default_catalogue
 from bot.seam.client import SeamClient
 from bot.services.observing import scan_workspace
-from bot.settings import Settings, load_settings
+from bot.settings import Settings
 from bot.slack.alert_channel import slack_alert_service
 from bot.slack.arrivals import slack_pre_arrival_digest
 from bot.store import Store
 from devtools.fake_slack import FakeSlack, validate_blocks, validate_view
 from devtools.seam_fake import SeamFake
 from tests.scenario.test_alerts import Clock, code, device, err, make_scan
+from tests.scenario.test_alerts_integration import seam  # noqa: F401
+from tests.scenario.test_scanner import settings
 from tests.support.fixtures import seam_fake, seam_fake_process  # noqa: F401
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -42,12 +44,6 @@ async def slack() -> AsyncIterator[FakeSlack]:
     """A fresh Slack fake per test."""
     async with FakeSlack() as fake:
         yield fake
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def seam(seam_fake: SeamFake) -> AsyncIterator[SeamClient]:  # noqa: F811
-    async with SeamClient(seam_fake.api_key, seam_fake.url, max_read_attempts=1) as client:
-        yield client
 
 
 def client(slack: FakeSlack) -> AsyncWebClient:
@@ -74,17 +70,28 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def settings_for(fake: SeamFake, slack: FakeSlack, tmp_path: Path, **kw: Any) -> Settings:
-    return load_settings(
-        slack_bot_token="xoxb-test",
-        slack_signing_secret="secret",
-        seam_api_key=fake.api_key,
-        seam_endpoint=fake.url,
-        slack_api_url=slack.api_url,
-        database_path=tmp_path / "bot.sqlite3",
-        alert_channel=CHANNEL,
-        **kw,
+def settings_for(fake: SeamFake, slack: FakeSlack, tmp_path: Path) -> Settings:
+    return settings(fake, tmp_path, slack_api_url=slack.api_url, alert_channel=CHANNEL)  # type: ignore[no-any-return]
+
+
+async def add_arrival(
+    fake: SeamFake, device_key: str, name: str, hours: float, **fields: Any
+) -> str:
+    """A time-bound code on a seeded lock starting `hours` from now (3 days long); its id."""
+    now = datetime.now(UTC)
+    added = await fake.add_access_code(
+        device_id=fake.ids["devices"][device_key],
+        name=name,
+        type="time_bound",
+        starts_at=iso(now + timedelta(hours=hours)),
+        ends_at=iso(now + timedelta(hours=hours + 72)),
+        **fields,
     )
+    return str(added["access_code_id"])
+
+
+def alert_service(store: Store, slack: FakeSlack, **kw: Any) -> Any:
+    return slack_alert_service(store, client(slack), CHANNEL, catalogue=CAT, pace_seconds=0, **kw)
 
 
 # ------------------------------------------------------------------------------ at risk
@@ -92,24 +99,14 @@ def settings_for(fake: SeamFake, slack: FakeSlack, tmp_path: Path, **kw: Any) ->
 
 async def test_a_code_not_set_5_h_before_it_starts_is_alerted_at_risk_and_resolves_when_set(
     seam_fake: SeamFake,  # noqa: F811
-    seam: SeamClient,
+    seam: SeamClient,  # noqa: F811
     slack: FakeSlack,
     tmp_path: Path,
 ) -> None:
-    now = datetime.now(UTC)
-    added = await seam_fake.add_access_code(
-        device_id=seam_fake.ids["devices"]["side_gate"],
-        name="Guest: Lena Berg",
-        code="3719",
-        type="time_bound",
-        starts_at=iso(now + timedelta(hours=5)),
-        ends_at=iso(now + timedelta(days=3)),
-        status="setting",
-    )
-    code_id = added["access_code_id"]
+    code_id = await add_arrival(seam_fake, "side_gate", "Guest: Lena Berg", 5, status="setting")
     store = await Store.open(tmp_path / "s.sqlite3")
     try:
-        alerts = slack_alert_service(store, client(slack), CHANNEL, catalogue=CAT, pace_seconds=0)
+        alerts = alert_service(store, slack)
         report = await alerts.reconcile(await scan_workspace(seam, catalogue=CAT))
         assert report.posted >= 1
         alert = by_key(slack)[f"code:{code_id}"]
@@ -133,21 +130,12 @@ async def test_a_code_not_set_5_h_before_it_starts_is_alerted_at_risk_and_resolv
 
 async def test_an_offline_lock_with_an_arrival_tomorrow_names_it(
     seam_fake: SeamFake,  # noqa: F811
-    seam: SeamClient,
+    seam: SeamClient,  # noqa: F811
     slack: FakeSlack,
     tmp_path: Path,
 ) -> None:
-    now = datetime.now(UTC)
     gate = seam_fake.ids["devices"]["side_gate"]
-    await seam_fake.add_access_code(
-        device_id=gate,
-        name="Guest: Omar Haddad",
-        code="6402",
-        type="time_bound",
-        starts_at=iso(now + timedelta(hours=26)),
-        ends_at=iso(now + timedelta(days=4)),
-        status="set",
-    )
+    await add_arrival(seam_fake, "side_gate", "Guest: Omar Haddad", 26)
     await seam_fake.update_device(gate, properties={"online": False})
     scan = await scan_workspace(seam, catalogue=CAT)
     (offline,) = [
@@ -156,7 +144,7 @@ async def test_an_offline_lock_with_an_arrival_tomorrow_names_it(
     assert "Guest: Omar Haddad" in offline.message and offline.source == "predictive"
     store = await Store.open(tmp_path / "s.sqlite3")
     try:
-        alerts = slack_alert_service(store, client(slack), CHANNEL, catalogue=CAT, pace_seconds=0)
+        alerts = alert_service(store, slack)
         await alerts.reconcile(scan)
         alert = by_key(slack)[f"device:{gate}"]
         body = text_of(alert)
@@ -176,15 +164,7 @@ async def test_digest_once_lists_every_arrival_in_72_h_with_its_state(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("bot.slack.alert_channel.ALERT_PACE_SECONDS", 0.0)
-    now = datetime.now(UTC)
-    back = seam_fake.ids["devices"]["back_door"]
-    await seam_fake.add_access_code(
-        device_id=back,
-        name="Guest: Far Future",
-        type="time_bound",
-        starts_at=iso(now + timedelta(hours=80)),
-        ends_at=iso(now + timedelta(hours=120)),
-    )
+    await add_arrival(seam_fake, "back_door", "Guest: Far Future", 80)
     out = io.StringIO()
     assert await run_digest(settings_for(seam_fake, slack, tmp_path), out) == 0
     assert "7 arrival(s); posted" in out.getvalue()
@@ -229,7 +209,7 @@ async def test_digest_once_lists_every_arrival_in_72_h_with_its_state(
 
 async def test_the_daily_digest_posts_once_across_a_restart(
     seam_fake: SeamFake,  # noqa: F811
-    seam: SeamClient,
+    seam: SeamClient,  # noqa: F811
     slack: FakeSlack,
     tmp_path: Path,
 ) -> None:
@@ -324,12 +304,9 @@ async def test_escalation_at_t24_t4_t1_once_each_with_mentions_only_where_due(
     start_in = 30.0
     store = await Store.open(tmp_path / "esc.sqlite3")
     try:
-        alerts = slack_alert_service(
+        alerts = alert_service(
             store,
-            client(slack),
-            CHANNEL,
-            catalogue=CAT,
-            pace_seconds=0,
+            slack,
             clock=clock,
             escalation_mention="<!subteam^S0ONCALL>",
             remind_after=1000 * 3600,
@@ -379,12 +356,9 @@ async def test_a_late_first_look_raises_once_and_snooze_never_hides_past_t1(
     clock = Clock()
     store = await Store.open(tmp_path / "esc2.sqlite3")
     try:
-        alerts = slack_alert_service(
+        alerts = alert_service(
             store,
-            client(slack),
-            CHANNEL,
-            catalogue=CAT,
-            pace_seconds=0,
+            slack,
             clock=clock,
             escalation_mention="<@U0ONCALL>",
         )
@@ -487,3 +461,31 @@ async def test_open_and_arrivals_commands_and_the_home_tab_refresh_after_a_resol
         await slack.wait_for_call("views.update", timeout=10)
         modal = next(v for v in slack.views.values() if "Sam Rivera" in json.dumps(v))
         assert validate_view(modal) == [] and "Device is offline" in json.dumps(modal)
+
+
+@pytest.mark.parametrize("mention", ["<!subteam^S0ONCALL>", None])
+async def test_a_new_alert_inside_t4_pages_at_once_and_a_new_one_at_t10_is_not_raised_again(
+    slack: FakeSlack, tmp_path: Path, mention: str | None
+) -> None:
+    clock = Clock()
+    store = await Store.open(tmp_path / "esc3.sqlite3")
+    try:
+        alerts = alert_service(store, slack, clock=clock, escalation_mention=mention)
+        codes = [
+            code("soon", "d1", err("failed_to_set_on_device"), starts_in_h=3),
+            code("later", "d1", err("failed_to_set_on_device"), starts_in_h=10),
+        ]
+        await alerts.reconcile(make_scan([device("d1")], codes, now=clock.now))
+        soon, later = by_key(slack)["code:soon"], by_key(slack)["code:later"]
+        assert replies(slack, later["ts"]) == []  # its post was the T-24 h raise
+        if mention:
+            (page,) = replies(slack, soon["ts"])
+            assert page["text"].startswith(mention) and "under 4 h" in page["text"]
+        else:
+            assert replies(slack, soon["ts"]) == []
+        clock.advance(minutes=15)
+        await alerts.reconcile(make_scan([device("d1")], codes, now=clock.now))
+        assert len(replies(slack, soon["ts"])) == (1 if mention else 0)
+        assert replies(slack, later["ts"]) == []
+    finally:
+        await store.close()

@@ -391,6 +391,7 @@ def scanner_env(fake: SeamFake, slack: FakeSlack, database: Path) -> dict[str, s
         "SLACK_API_URL": slack.api_url,
         "ALERT_CHANNEL": CHANNEL,
         "SCAN_INTERVAL_SECONDS": "1",
+        "DIGEST_TIME": "off",  # alerts only: the pre-arrival digest has its own tests
         "DATABASE_PATH": str(database),
         "LOG_LEVEL": "INFO",
     }

@@ -14,7 +14,6 @@ Details modal, and re-publishing the Home tab when alerts change.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import timedelta
@@ -27,6 +26,7 @@ from bot.domain.text import escape_mrkdwn
 from bot.seam.errors import SeamApiError
 from bot.services.container import Services
 from bot.services.lookup import fetch_code_and_device
+from bot.services.tasks import cancel_and_wait
 from bot.settings import EVERYONE
 from bot.slack import ids
 from bot.slack.blocks.arrivals import arrivals_reply
@@ -175,10 +175,7 @@ class HomeRefresher:
     async def stop(self) -> None:
         """Cancel a pending round (at shutdown)."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
 
 async def app_home_opened(
