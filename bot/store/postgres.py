@@ -127,14 +127,17 @@ class PgConnection:
         """
         raw = await asyncpg.connect(url, timeout=connect_timeout)
         try:
-            await raw.execute(
-                "CREATE TABLE IF NOT EXISTS bot_schema_version (id INTEGER PRIMARY KEY"
-                " CHECK (id = 1), version INTEGER NOT NULL)"
-            )
-            await raw.execute(
-                "INSERT INTO bot_schema_version (id, version) VALUES (1, 0)"
-                " ON CONFLICT (id) DO NOTHING"
-            )
+            # One process at a time (two starting at once would race on CREATE TABLE).
+            async with raw.transaction():
+                await raw.execute(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+                await raw.execute(
+                    "CREATE TABLE IF NOT EXISTS bot_schema_version (id INTEGER PRIMARY KEY"
+                    " CHECK (id = 1), version INTEGER NOT NULL)"
+                )
+                await raw.execute(
+                    "INSERT INTO bot_schema_version (id, version) VALUES (1, 0)"
+                    " ON CONFLICT (id) DO NOTHING"
+                )
         except BaseException:
             await raw.close()
             raise
