@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 #: REMEDY_RECOVERY_SECONDS of the bots here: a killed process's remedy is finished this long
 #: after its last sign of life (by a restart or by another process, on the recovery timer).
 RECOVERY_SECONDS = 2
+#: The new PIN the Update PIN drills submit.
+PIN_5821 = {"new_pin": {"pin_value": "5821"}}
 
 
 def _free_port() -> int:
@@ -178,6 +180,27 @@ async def open_and_submit(
     return "crash"
 
 
+async def kill_after_seam_took_it(
+    bot: BotProcess,
+    fake: SeamFake,
+    slack: FakeSlack,
+    action: str,
+    code_id: str,
+    values: dict[str, Any],
+    path: str,
+) -> str:
+    """Submit `action`, let Seam do the mutation at `path` but hold its answer back, SIGKILL
+    the bot, release the fake. Returns the response_url key the outcome must reach."""
+    await fake.reset()
+    await fake.delay(60, paths=[path], phase="after")
+    key = await open_and_submit(bot, slack, action, code_id, values)
+    await wait_for_seam_call(fake, path)
+    await asyncio.sleep(0.3)  # Seam has done it; its answer is held back
+    await bot.kill()
+    await fake.delay(0)
+    return key
+
+
 async def audit_rows(database: Path, action: str) -> list[Any]:
     store = await Store.open(await db_target(database))
     try:
@@ -203,13 +226,9 @@ async def test_killed_between_delete_and_create_the_code_is_recreated_after_rest
     assert before is not None
     bot = await BotProcess(seam_fake, slack, database).start()
     bots.append(bot)
-    await seam_fake.reset()
-    await seam_fake.delay(60, paths=["/access_codes/delete"], phase="after")
-    key = await open_and_submit(bot, slack, "delete_and_recreate", code_id, {})
-    await wait_for_seam_call(seam_fake, "/access_codes/delete")
-    await asyncio.sleep(0.3)  # Seam has deleted it; its answer is held back
-    await bot.kill()
-    await seam_fake.delay(0)
+    key = await kill_after_seam_took_it(
+        bot, seam_fake, slack, "delete_and_recreate", code_id, {}, "/access_codes/delete"
+    )
     assert await seam_fake.get_access_code(code_id) is None  # gone: the dangerous moment
     assert await seam_fake.calls("/access_codes/create") == []
 
@@ -242,15 +261,9 @@ async def test_killed_after_seam_took_the_new_pin_the_change_is_confirmed_after_
     code_id = seam_fake.ids["codes"]["failed_to_set"]
     bot = await BotProcess(seam_fake, slack, database).start()
     bots.append(bot)
-    await seam_fake.reset()
-    await seam_fake.delay(60, paths=["/access_codes/update"], phase="after")
-    key = await open_and_submit(
-        bot, slack, "update_pin", code_id, {"new_pin": {"pin_value": "5821"}}
+    key = await kill_after_seam_took_it(
+        bot, seam_fake, slack, "update_pin", code_id, PIN_5821, "/access_codes/update"
     )
-    await wait_for_seam_call(seam_fake, "/access_codes/update")
-    await asyncio.sleep(0.3)
-    await bot.kill()
-    await seam_fake.delay(0)
     after = await seam_fake.get_access_code(code_id)
     assert after is not None and after["code"] == "5821"  # Seam took it
 
@@ -365,14 +378,10 @@ async def test_killed_after_seam_converted_the_duplicate_the_conversion_is_verif
     owner = seam_fake.ids["unmanaged"]["owner_code"]
     bot = await BotProcess(seam_fake, slack, database).start()
     bots.append(bot)
-    await seam_fake.reset()
     path = "/access_codes/unmanaged/convert_to_managed"
-    await seam_fake.delay(60, paths=[path], phase="after")
-    key = await open_and_submit(bot, slack, "convert_unmanaged", code_id, {})
-    await wait_for_seam_call(seam_fake, path)
-    await asyncio.sleep(0.3)
-    await bot.kill()
-    await seam_fake.delay(0)
+    key = await kill_after_seam_took_it(
+        bot, seam_fake, slack, "convert_unmanaged", code_id, {}, path
+    )
 
     restarted = await BotProcess(seam_fake, slack, database).start()
     bots.append(restarted)
@@ -485,14 +494,8 @@ async def test_a_pulled_backup_code_is_shown_to_its_requester_after_a_kill(
     code_id = seam_fake.ids["codes"]["failed_to_set"]
     bot = await BotProcess(seam_fake, slack, database).start()
     bots.append(bot)
-    await seam_fake.reset()
     path = "/access_codes/pull_backup_access_code"
-    await seam_fake.delay(60, paths=[path], phase="after")
-    key = await open_and_submit(bot, slack, "pull_backup", code_id, {})
-    await wait_for_seam_call(seam_fake, path)
-    await asyncio.sleep(0.3)
-    await bot.kill()
-    await seam_fake.delay(0)
+    key = await kill_after_seam_took_it(bot, seam_fake, slack, "pull_backup", code_id, {}, path)
     original = await seam_fake.get_access_code(code_id)
     assert original is not None and original["pulled_backup_access_code_id"]
     backup = await seam_fake.get_access_code(original["pulled_backup_access_code_id"])
@@ -521,15 +524,9 @@ async def test_two_processes_recovering_through_a_slow_seam_finish_it_once(
     code_id = seam_fake.ids["codes"]["failed_to_set"]
     bot = await BotProcess(seam_fake, slack, database).start()
     bots.append(bot)
-    await seam_fake.reset()
-    await seam_fake.delay(60, paths=["/access_codes/update"], phase="after")
-    key = await open_and_submit(
-        bot, slack, "update_pin", code_id, {"new_pin": {"pin_value": "5821"}}
+    key = await kill_after_seam_took_it(
+        bot, seam_fake, slack, "update_pin", code_id, PIN_5821, "/access_codes/update"
     )
-    await wait_for_seam_call(seam_fake, "/access_codes/update")
-    await asyncio.sleep(0.3)
-    await bot.kill()
-    await seam_fake.delay(0)
     await seam_fake.delay(3, paths=["/access_codes/get"], phase="after")
     for _ in range(2):
         bots.append(await BotProcess(seam_fake, slack, database).start())
