@@ -754,16 +754,17 @@ class Store(ArrivalSqlMixin):
         """Drop running claims with no sign of life for `idle_for` seconds (their process
         died before its journal entry, so nothing was sent to Seam), except `keep` (claims
         of unfinished journal entries, which recovery settles). Returns how many."""
+        cutoff = _iso(utcnow() - timedelta(seconds=idle_for))
         rows = await self._fetchall(
             "SELECT claim_key FROM remedy_claims WHERE state = 'running' AND claimed_at <= ?",
-            (_iso(utcnow() - timedelta(seconds=idle_for)),),
+            (cutoff,),
         )
         idle = [str(r["claim_key"]) for r in rows if str(r["claim_key"]) not in keep]
         for key in idle:
             await self._write(
                 "DELETE FROM remedy_claims WHERE claim_key = ? AND state = 'running'"
                 " AND claimed_at <= ?",
-                (key, _iso(utcnow() - timedelta(seconds=idle_for))),
+                (key, cutoff),
             )
         return len(idle)
 
@@ -1004,6 +1005,8 @@ class Store(ArrivalSqlMixin):
         """
         advisory = getattr(self._db, "try_advisory_lock", None)  # PostgreSQL's connection
         if advisory is not None:
+            if self._db.advisory_holder(name) == holder:  # type: ignore[attr-defined]
+                return True  # a renewal: the session still holds it, nothing to read or write
             if not await advisory(name, holder):
                 # Held by another holder of this same process: its ttl still applies.
                 other = self._db.advisory_holder(name)  # type: ignore[attr-defined]
